@@ -1,0 +1,167 @@
+"""The dataset description every other layer consumes: :class:`Manifest`.
+
+A manifest is an immutable list of image files with integer labels, the class names in a
+stable order, the split each file belongs to (when the layout has one) and an optional group
+id (patient, study, or a duplicate cluster found by the audit) that splits keep together.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from fracturenet.exceptions import DatasetError
+
+__all__ = ["Manifest"]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Immutable description of an image classification dataset.
+
+    Attributes:
+        paths: Absolute file paths, one per image.
+        labels: Integer label of each image, an index into ``class_names``.
+        class_names: Class names in a stable (sorted) order.
+        splits: Split name of each image (``"train"``, ``"val"``, ``"test"``) or ``None``
+            when the layout has no splits.
+        groups: Group id of each image or ``None``; images of a group never straddle splits.
+        root: The folder or manifest file the dataset was discovered from.
+        ignored: Counts of files passed over during discovery, by reason
+            (e.g. ``{"hidden": 2, "not an image": 1}``).
+
+    Example:
+        >>> m = Manifest(paths=("/d/a.png", "/d/b.png"), labels=(0, 1),
+        ...              class_names=("Oblique", "Spiral"))
+        >>> len(m), m.class_counts()
+        (2, {'Oblique': 1, 'Spiral': 1})
+    """
+
+    paths: tuple[str, ...]
+    labels: tuple[int, ...]
+    class_names: tuple[str, ...]
+    splits: tuple[str | None, ...] = ()
+    groups: tuple[str | None, ...] = ()
+    root: str = ""
+    ignored: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.paths)
+        object.__setattr__(self, "paths", tuple(str(p) for p in self.paths))
+        object.__setattr__(self, "labels", tuple(int(x) for x in self.labels))
+        object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        if not self.splits:
+            object.__setattr__(self, "splits", (None,) * n)
+        if not self.groups:
+            object.__setattr__(self, "groups", (None,) * n)
+        object.__setattr__(self, "splits", tuple(self.splits))
+        object.__setattr__(self, "groups", tuple(self.groups))
+        for name in ("labels", "splits", "groups"):
+            if len(getattr(self, name)) != n:
+                raise DatasetError(
+                    f"Manifest field {name!r} has {len(getattr(self, name))} entries but "
+                    f"there are {n} paths. Received: len({name})={len(getattr(self, name))}"
+                )
+        k = len(self.class_names)
+        bad = [x for x in self.labels if not 0 <= x < k]
+        if bad:
+            raise DatasetError(
+                f"Manifest labels must lie in [0, {k}) for {k} class names. "
+                f"Received: labels={sorted(set(bad))[:5]}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return len(self.class_names)
+
+    def class_counts(self) -> dict[str, int]:
+        """Returns the number of images per class name, in class order."""
+        counts = Counter(self.labels)
+        return {name: counts.get(i, 0) for i, name in enumerate(self.class_names)}
+
+    def split_names(self) -> list[str]:
+        """Returns the split names present, in first-seen order (``None`` excluded)."""
+        seen: dict[str, None] = {}
+        for s in self.splits:
+            if s is not None:
+                seen.setdefault(s, None)
+        return list(seen)
+
+    def select(self, indices: Iterable[int]) -> Manifest:
+        """Returns a manifest with only the images at ``indices`` (class names kept).
+
+        Args:
+            indices: Positions to keep, in the order given.
+
+        Returns:
+            A new manifest.
+        """
+        idx = [int(i) for i in indices]
+        return replace(
+            self,
+            paths=tuple(self.paths[i] for i in idx),
+            labels=tuple(self.labels[i] for i in idx),
+            splits=tuple(self.splits[i] for i in idx),
+            groups=tuple(self.groups[i] for i in idx),
+        )
+
+    def subset(self, split: str) -> Manifest:
+        """Returns the images of one split.
+
+        Args:
+            split: Split name, e.g. ``"train"``.
+
+        Returns:
+            A new manifest with the images whose split is ``split``.
+
+        Raises:
+            DatasetError: If no image belongs to ``split``; the message lists those present.
+        """
+        idx = [i for i, s in enumerate(self.splits) if s == split]
+        if not idx:
+            raise DatasetError(
+                f"No images in split {split!r} of {self.root or 'the manifest'}. "
+                f"Splits present: {self.split_names() or 'none'}. Received: split={split!r}"
+            )
+        return self.select(idx)
+
+    def with_splits(self, splits: Sequence[str | None]) -> Manifest:
+        """Returns a copy with the split of every image replaced."""
+        return replace(self, splits=tuple(splits))
+
+    def with_groups(self, groups: Sequence[str | None]) -> Manifest:
+        """Returns a copy with the group of every image replaced."""
+        return replace(self, groups=tuple(groups))
+
+    def to_csv(self, path: str | os.PathLike[str]) -> str:
+        """Writes the manifest as CSV with columns ``path,label,split,group``.
+
+        Paths are written relative to the CSV's folder when they lie below it. The file must
+        not exist yet: a manifest never overwrites a file.
+
+        Args:
+            path: Output CSV file.
+
+        Returns:
+            The path written.
+
+        Raises:
+            FileExistsError: If ``path`` already exists.
+        """
+        path = os.fspath(path)
+        base = os.path.dirname(os.path.abspath(path))
+        with open(path, "x", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["path", "label", "split", "group"])
+            for p, y, s, g in zip(self.paths, self.labels, self.splits, self.groups):
+                rel = os.path.relpath(p, base)
+                out = p if rel.startswith("..") else rel
+                w.writerow([out, self.class_names[y], s or "", g or ""])
+        return path

@@ -1,0 +1,3 @@
+"""fracturenet.evaluation."""
+
+__all__: list[str] = []

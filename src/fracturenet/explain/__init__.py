@@ -1,0 +1,3 @@
+"""fracturenet.explain."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fracturenet.inference."""
+
+__all__: list[str] = []

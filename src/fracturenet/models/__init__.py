@@ -1,0 +1,3 @@
+"""fracturenet.models."""
+
+__all__: list[str] = []

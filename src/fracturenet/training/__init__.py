@@ -1,0 +1,3 @@
+"""fracturenet.training."""
+
+__all__: list[str] = []

@@ -1,8 +1,89 @@
-"""Command-line interface (placeholder until the foundation lands)."""
+"""Command-line front end: ``fracturenet <command>`` and ``python -m fracturenet``.
+
+Each subcommand is a thin layer over the public API. Heavy imports (TensorFlow) happen
+inside the command handlers, so ``fracturenet --help`` is instant.
+
+Exit codes: 0 success, 2 usage error, 1 failure (a one-line message; the traceback only with
+``--debug``).
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs the ``fracturenet`` command."""
-    raise SystemExit("fracturenet CLI: not built yet")
+__all__ = ["main", "build_parser", "command", "UsageError"]
+
+# name -> (function that adds the arguments and returns the handler, help, example)
+_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], Callable[..., int]], str, str]] = {}
+
+
+def command(name: str, help_text: str, example: str) -> Callable[..., Any]:
+    """Registers a subcommand: the decorated function adds arguments and returns the handler."""
+
+    def deco(add_args: Callable[[argparse.ArgumentParser], Callable[..., int]]) -> Any:
+        _COMMANDS[name] = (add_args, help_text, example)
+        return add_args
+
+    return deco
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser with every registered subcommand."""
+    from fracturenet import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fracturenet",
+        description="Bone-fracture classification in X-rays with transfer learning.",
+    )
+    parser.add_argument("--version", action="version", version=f"fracturenet {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (add_args, help_text, example) in _COMMANDS.items():
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        p.set_defaults(handler=add_args(p))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit code.
+
+    Args:
+        argv: Arguments without the program name. Defaults to ``sys.argv[1:]``.
+
+    Returns:
+        0 on success, 1 on failure, 2 on a usage error.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from fracturenet import commands  # noqa: F401  (registers the subcommands)
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for usage errors
+        return int(exc.code or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("fracturenet: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's job is a one-line message
+        if args.debug:
+            raise
+        name = type(exc).__name__
+        print(f"fracturenet {args.command}: error: {name}: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+
+
+class UsageError(Exception):
+    """A bad combination of command-line arguments (exit code 2)."""

@@ -10,6 +10,8 @@ re-encode or a small re-crop of the same X-ray; between 7 and 12 pHash alone als
 different X-rays of the same anatomy (two hands, two ankles, two wrists). The dHash check
 removed all but one of those there, and the histogram check the last one (a grey and a
 blue-tinted wrist), while every same-picture pair in that band had an overlap >= 0.75.
+With these defaults all 111 clusters found there were checked by eye: none joins two different
+X-rays. Hashes and histograms are computed on a 128x128 area-averaged grey thumbnail.
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ class AuditReport:
             f"{c['exact_duplicate_images']} images (same bytes or same pixels)",
             f"  near-duplicates      {c['near_duplicate_pairs']} pairs (pHash <= {t}, or "
             f"<= {2 * t if isinstance(t, int) else '?'} with dHash <= "
-            f"{t + 3 if isinstance(t, int) else '?'}; 64-bit scale)",
+            f"{t + 3 if isinstance(t, int) else '?'} and similar grey histograms; 64-bit scale)",
             f"  duplicate clusters   {c['duplicate_clusters']} holding "
             f"{c['images_in_clusters']} images ({c['redundant_images']} redundant copies)",
             f"  cross-split leakage  {c['leaking_clusters']} clusters span splits",

@@ -56,6 +56,14 @@ def _as_probabilities(out: np.ndarray) -> np.ndarray:
             "`model` must output class probabilities of shape (batch, classes) or a single "
             f"sigmoid unit (batch, 1). Received: output shape={out.shape}"
         )
+    sums = out.sum(axis=1)
+    if out.min() < -1e-3 or out.max() > 1 + 1e-3 or np.max(np.abs(sums - 1.0)) > 1e-3:
+        raise ValueError(
+            "`model` outputs are not probabilities: end the model with a softmax (or a single "
+            "sigmoid) activation, or wrap a logits model before evaluating. "
+            f"Received: outputs in [{out.min():.4g}, {out.max():.4g}], row sums in "
+            f"[{sums.min():.4g}, {sums.max():.4g}]"
+        )
     return out
 
 

@@ -98,3 +98,11 @@ def test_unsupported_data_and_bad_outputs_are_explained(data):
         evaluate(_model(), (x, y), batch_size=0)
     with pytest.raises(ValueError, match="no batches"):
         evaluate(_model(), [])
+
+
+def test_unbatched_dataset_and_dict_batches_are_explained(data):
+    x, y = data
+    with pytest.raises(ValueError, match="batch\\(batch_size\\)"):
+        evaluate(_model(), tf.data.Dataset.from_tensor_slices((x, y)), bootstrap=0)
+    with pytest.raises(TypeError, match="batch of type dict"):
+        evaluate(_model(), [{"image": x, "label": y}], bootstrap=0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fracturenet.evaluation.metrics import scores_from_confusion
-from fracturenet.evaluation.ranking import roc_auc_ovr
+from fracturenet.evaluation.ranking import macro_average, roc_auc_ovr
 
 __all__ = [
     "ConfidenceInterval",
@@ -100,16 +100,11 @@ def _metric_fn(
         out = {m: scores[m] for m in metrics if m in _COUNT_METRICS}
         if "roc_auc_macro" in metrics:
             out["roc_auc_macro"] = np.array(
-                [_nanmean_or_nan(roc_auc_ovr(y_true[i], y_prob[i])) for i in idx]
+                [macro_average(roc_auc_ovr(y_true[i], y_prob[i])) for i in idx]
             )
         return out
 
     return fn
-
-
-def _nanmean_or_nan(x: np.ndarray) -> float:
-    x = x[~np.isnan(x)]
-    return float(x.mean()) if len(x) else float("nan")
 
 
 def _interval(estimate: float, samples: np.ndarray, level: float) -> ConfidenceInterval:

@@ -33,11 +33,31 @@ def _batches_from(data: Any, batch_size: int) -> tuple[Iterator[tuple[Any, Any]]
             (x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)
         ), ids
     if isinstance(data, Iterable) and not isinstance(data, (str, bytes, dict, tuple)):
-        return (tuple(element)[:2] for element in data), ids
+        return _checked_batches(data), ids
     raise TypeError(
         f"`data` must be {_ACCEPTED}. To evaluate a Manifest, build a dataset from it with the "
         f"data pipeline first. Received: data={type(data).__name__}"
     )
+
+
+def _checked_batches(data: Iterable) -> Iterator[tuple[Any, Any]]:
+    for element in data:
+        if not isinstance(element, (tuple, list)) or len(element) < 2:
+            raise TypeError(
+                "Each batch of `data` must be a tuple (images, labels[, sample_weight]). "
+                f"Received: batch of type {type(element).__name__}"
+            )
+        yield element[0], element[1]
+
+
+def _check_batched(model: Any, images: Any) -> None:
+    expected = getattr(model, "input_shape", None)
+    rank = np.ndim(images)
+    if isinstance(expected, tuple) and rank == len(expected) - 1:
+        raise ValueError(
+            "`data` yields single images, not batches: call dataset.batch(batch_size) first. "
+            f"Received: element shape={tuple(np.shape(images))}, model input={expected}"
+        )
 
 
 def _labels(y: Any) -> np.ndarray:
@@ -148,6 +168,8 @@ def evaluate(
     probs: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     for images, y in batches:
+        if not probs:
+            _check_batched(model, images)
         probs.append(predict_proba(model, images, tta=tta))
         labels.append(_labels(y))
     if not probs:

@@ -35,7 +35,7 @@ from fracturenet.evaluation.probability_metrics import (
     log_loss,
     reliability_curve,
 )
-from fracturenet.evaluation.ranking import average_precision_ovr, roc_auc_ovr
+from fracturenet.evaluation.ranking import average_precision_ovr, macro_average, roc_auc_ovr
 
 __all__ = [
     "compute_metrics",
@@ -206,11 +206,6 @@ def top_k_accuracy(y_true: np.ndarray, y_prob: np.ndarray, k: int) -> float:
     return float(np.mean(np.any(ranking == y_true[:, None], axis=1)))
 
 
-def _nanmean(values: np.ndarray) -> float:
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if len(values) else float("nan")
-
-
 def compute_metrics(
     y_true: Sequence[int] | np.ndarray,
     y_prob: Sequence[Sequence[float]] | np.ndarray,
@@ -260,8 +255,8 @@ def compute_metrics(
     out["weighted_f1"] = float(s["weighted_f1"])
     for kk in top_k:
         out[f"top_{int(kk)}_accuracy"] = top_k_accuracy(y, p, int(kk))
-    out["roc_auc_macro"] = _nanmean(auc)
-    out["pr_auc_macro"] = _nanmean(ap)
+    out["roc_auc_macro"] = macro_average(auc)
+    out["pr_auc_macro"] = macro_average(ap)
     out["cohen_kappa"] = float(s["cohen_kappa"])
     out["mcc"] = float(s["mcc"])
     out["log_loss"] = log_loss(y, p)

@@ -16,6 +16,7 @@ __all__ = [
     "binary_average_precision",
     "roc_auc_ovr",
     "average_precision_ovr",
+    "macro_average",
 ]
 
 
@@ -151,3 +152,15 @@ def average_precision_ovr(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
         [binary_average_precision(y_true == c, y_prob[:, c]) for c in range(y_prob.shape[1])],
         dtype=np.float64,
     )
+
+
+def macro_average(per_class: np.ndarray) -> float:
+    """Mean over the classes whose value is defined; ``nan`` when none is.
+
+    Example:
+        >>> macro_average(np.array([1.0, np.nan, 0.5]))
+        0.75
+    """
+    defined = np.asarray(per_class, dtype=np.float64)
+    defined = defined[~np.isnan(defined)]
+    return float(defined.mean()) if len(defined) else float("nan")

@@ -54,7 +54,7 @@ def _fmt(x: float, digits: int = 3) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-@dataclass
+@dataclass(eq=False)
 class EvaluationReport:
     """Metrics, bootstrap intervals and the predictions of one model on one test set.
 

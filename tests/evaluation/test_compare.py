@@ -82,6 +82,7 @@ def test_three_models_give_three_holm_adjusted_pairs(labels):
     raw = [p.p_value for p in result.pairs]
     assert [p.p_value_adjusted for p in result.pairs] == holm_adjust(raw)
     assert all(p.p_value_adjusted >= p.p_value for p in result.pairs)
+    assert "McNemar p (Holm)" in result.to_markdown()
 
 
 def test_reports_are_loaded_from_json_and_exported(labels, tmp_path):

@@ -183,7 +183,9 @@ class ComparisonResult:
             lines.append(f"| {metric} | " + " | ".join(cells) + " |")
         lines += [
             "",
-            "| a - b | only a right | only b right | McNemar p | test | Δ accuracy [CI] | Δ macro-F1 [CI] |",
+            "| a - b | only a right | only b right | McNemar p"
+            + (" (Holm)" if len(self.pairs) > 1 else "")
+            + " | test | Δ accuracy [CI] | Δ macro-F1 [CI] |",
         ]
         lines.append("|---|---|---|---|---|---|---|")
         for p in self.pairs:

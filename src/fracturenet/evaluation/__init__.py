@@ -1,3 +1,70 @@
-"""fracturenet.evaluation."""
+"""fracturenet.evaluation: metrics, confidence intervals, comparison and calibration.
 
-__all__: list[str] = []
+Everything works on predictions (labels and probabilities), so it is fast and testable
+without a model; :func:`evaluate` is the one function that runs a Keras model.
+
+Example:
+    >>> from fracturenet.evaluation import EvaluationReport, compare
+    >>> r = EvaluationReport.from_predictions([0, 1, 1], [[.9, .1], [.2, .8], [.6, .4]],
+    ...                                       class_names=["no", "yes"], bootstrap=200)
+    >>> round(r.metrics["macro_f1"], 3)
+    0.667
+"""
+
+from fracturenet.evaluation.bootstrap import (
+    BOOTSTRAP_METRICS,
+    ConfidenceInterval,
+    bootstrap_ci,
+    paired_bootstrap_diff,
+)
+from fracturenet.evaluation.calibration import (
+    CalibrationResult,
+    apply_temperature,
+    calibrate,
+    fit_temperature,
+)
+from fracturenet.evaluation.compare import (
+    ComparisonResult,
+    PairwiseComparison,
+    compare,
+)
+from fracturenet.evaluation.evaluate import evaluate, predict_proba
+from fracturenet.evaluation.metrics import compute_metrics, confusion_matrix, validate_predictions
+from fracturenet.evaluation.probability_metrics import (
+    brier_score,
+    expected_calibration_error,
+    log_loss,
+    reliability_curve,
+)
+from fracturenet.evaluation.ranking import average_precision_ovr, roc_auc_ovr
+from fracturenet.evaluation.report import HEADLINE_METRICS, EvaluationReport
+from fracturenet.evaluation.significance import holm_adjust, mcnemar_test
+
+__all__ = [
+    "BOOTSTRAP_METRICS",
+    "HEADLINE_METRICS",
+    "CalibrationResult",
+    "ComparisonResult",
+    "ConfidenceInterval",
+    "EvaluationReport",
+    "PairwiseComparison",
+    "apply_temperature",
+    "average_precision_ovr",
+    "bootstrap_ci",
+    "brier_score",
+    "calibrate",
+    "compare",
+    "compute_metrics",
+    "confusion_matrix",
+    "evaluate",
+    "expected_calibration_error",
+    "fit_temperature",
+    "holm_adjust",
+    "log_loss",
+    "mcnemar_test",
+    "paired_bootstrap_diff",
+    "predict_proba",
+    "reliability_curve",
+    "roc_auc_ovr",
+    "validate_predictions",
+]

@@ -1,0 +1,195 @@
+"""Run a trained Keras model over test data and return an :class:`EvaluationReport`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from fracturenet.evaluation.report import EvaluationReport
+
+__all__ = ["evaluate", "predict_proba"]
+
+_ACCEPTED = (
+    "a tf.data.Dataset (or any iterable) of (images, labels) batches, a tuple (x, y) of arrays, "
+    "or an object with a to_arrays() method returning (x, y)"
+)
+
+
+def _batches_from(data: Any, batch_size: int) -> tuple[Iterator[tuple[Any, Any]], Any]:
+    """Returns an iterator of ``(images, labels)`` batches and the image ids ``data`` carries."""
+    ids = None
+    if hasattr(data, "to_arrays"):  # hook for Manifest-backed sources (integrator)
+        ids = getattr(data, "paths", None)
+        data = tuple(data.to_arrays())
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+        if len(x) != len(y):
+            raise ValueError(
+                f"`data` images and labels differ in length. Received: len(x)={len(x)}, len(y)={len(y)}"
+            )
+        return (
+            (x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)
+        ), ids
+    if isinstance(data, Iterable) and not isinstance(data, (str, bytes, dict, tuple)):
+        return _checked_batches(data), ids
+    raise TypeError(
+        f"`data` must be {_ACCEPTED}. To evaluate a Manifest, build a dataset from it with the "
+        f"data pipeline first. Received: data={type(data).__name__}"
+    )
+
+
+def _checked_batches(data: Iterable) -> Iterator[tuple[Any, Any]]:
+    for element in data:
+        if not isinstance(element, (tuple, list)) or len(element) < 2:
+            raise TypeError(
+                "Each batch of `data` must be a tuple (images, labels[, sample_weight]). "
+                f"Received: batch of type {type(element).__name__}"
+            )
+        yield element[0], element[1]
+
+
+def _check_batched(model: Any, images: Any) -> None:
+    expected = getattr(model, "input_shape", None)
+    rank = np.ndim(images)
+    if isinstance(expected, tuple) and rank == len(expected) - 1:
+        raise ValueError(
+            "`data` yields single images, not batches: call dataset.batch(batch_size) first. "
+            f"Received: element shape={tuple(np.shape(images))}, model input={expected}"
+        )
+
+
+def _labels(y: Any) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot
+        return np.argmax(y, axis=1)
+    return y.reshape(-1).astype(np.int64)
+
+
+def _as_probabilities(out: np.ndarray) -> np.ndarray:
+    out = np.asarray(out, dtype=np.float64)
+    if out.ndim == 2 and out.shape[1] == 1:  # single sigmoid unit
+        out = np.concatenate([1.0 - out, out], axis=1)
+    if out.ndim != 2:
+        raise ValueError(
+            "`model` must output class probabilities of shape (batch, classes) or a single "
+            f"sigmoid unit (batch, 1). Received: output shape={out.shape}"
+        )
+    sums = out.sum(axis=1)
+    if out.min() < -1e-3 or out.max() > 1 + 1e-3 or np.max(np.abs(sums - 1.0)) > 1e-3:
+        raise ValueError(
+            "`model` outputs are not probabilities: end the model with a softmax (or a single "
+            "sigmoid) activation, or wrap a logits model before evaluating. "
+            f"Received: outputs in [{out.min():.4g}, {out.max():.4g}], row sums in "
+            f"[{sums.min():.4g}, {sums.max():.4g}]"
+        )
+    return out
+
+
+def predict_proba(model: Any, images: np.ndarray, *, tta: bool = False) -> np.ndarray:
+    """Class probabilities of one batch, optionally averaged with the horizontal flip.
+
+    Args:
+        model: A Keras model with a softmax (or single sigmoid) output, channels-last input.
+        images: A batch ``(b, height, width, channels)``.
+        tta: Average the probabilities of the batch and of its left-right mirror image.
+            Defaults to `False`.
+
+    Returns:
+        Probabilities, shape ``(b, k)`` (``k = 2`` for a sigmoid output).
+    """
+    import keras
+
+    images = np.asarray(images)
+    probs = _as_probabilities(keras.ops.convert_to_numpy(model(images, training=False)))
+    if tta:
+        flipped = np.ascontiguousarray(images[:, :, ::-1, ...])
+        probs = (
+            probs + _as_probabilities(keras.ops.convert_to_numpy(model(flipped, training=False)))
+        ) / 2
+    return probs
+
+
+def evaluate(
+    model: Any,
+    data: Any,
+    *,
+    class_names: Sequence[str] | None = None,
+    ids: Sequence[str | int] | None = None,
+    tta: bool = False,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    batch_size: int = 32,
+    model_name: str | None = None,
+) -> EvaluationReport:
+    """Predicts ``data`` with ``model`` and returns the metrics, intervals and predictions.
+
+    The order of the images is kept, so reports of two models on the same data can be
+    compared image by image with :func:`~fracturenet.evaluation.compare`.
+
+    Args:
+        model: A ``keras.Model`` whose output is a softmax over the classes, or a single
+            sigmoid unit (read as 2 classes, the unit being class 1).
+        data: One of: a ``tf.data.Dataset`` (or any iterable) yielding batches
+            ``(images, labels)`` (extra elements such as sample weights are ignored); a tuple
+            ``(x, y)`` of arrays; an object with ``to_arrays() -> (x, y)`` (its ``paths``, if
+            any, become the ids). Labels may be integers or one-hot.
+        class_names: Class names in output order. Defaults to `None` (``"0"``, ``"1"``, ...).
+        ids: Image ids (paths) in data order. Defaults to `None` (indices, or ``data.paths``).
+        tta: Test-time augmentation: average the softmax of each image and of its horizontal
+            flip (identity + left-right mirror; nothing else, so no interpolation artefacts).
+            Defaults to `False`.
+        bootstrap: Bootstrap resamples for the 95 % intervals (0 skips). Defaults to `1000`.
+        seed: Seed of the bootstrap. Defaults to `0`.
+        batch_size: Batch size used for ``(x, y)`` arrays. Defaults to `32`.
+        model_name: Name for the report. Defaults to `None` (the model's ``name``).
+
+    Returns:
+        An :class:`EvaluationReport`.
+
+    Raises:
+        TypeError: If ``data`` is of an unsupported type (the message lists the accepted ones).
+        ValueError: If ``data`` is empty, ``batch_size < 1``, or the outputs are not
+            probabilities matching the labels and ``class_names``.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+        ...                           keras.layers.Dense(3, activation="softmax")])
+        >>> x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
+        >>> report = evaluate(model, (x, np.array([0, 1, 2, 0, 1, 2])), bootstrap=0)
+        >>> report.y_prob.shape, report.info["tta"]
+        ((6, 3), False)
+    """
+    if int(batch_size) < 1:
+        raise ValueError(f"`batch_size` must be >= 1. Received: batch_size={batch_size}")
+    batches, data_ids = _batches_from(data, int(batch_size))
+    probs: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for images, y in batches:
+        if not probs:
+            _check_batched(model, images)
+        probs.append(predict_proba(model, images, tta=tta))
+        labels.append(_labels(y))
+    if not probs:
+        raise ValueError(
+            f"`data` yielded no batches; nothing to evaluate. Received: data={data!r:.80}"
+        )
+    y_prob = np.concatenate(probs)
+    y_true = np.concatenate(labels)
+    if len(y_true) != len(y_prob):
+        raise ValueError(
+            "`data` labels do not match the predictions one to one. "
+            f"Received: {len(y_true)} labels for {len(y_prob)} images"
+        )
+    return EvaluationReport.from_predictions(
+        y_true,
+        y_prob,
+        class_names=class_names,
+        ids=ids if ids is not None else data_ids,
+        model_name=model_name or getattr(model, "name", None),
+        bootstrap=bootstrap,
+        seed=seed,
+        info={"tta": bool(tta)},
+    )

@@ -1,0 +1,299 @@
+"""The result of evaluating one model: :class:`EvaluationReport` and its exporters.
+
+A report keeps the predictions themselves (labels, probabilities and image ids), not only the
+numbers, so that two saved reports can later be compared image by image.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fracturenet.evaluation.bootstrap import ConfidenceInterval, bootstrap_ci
+from fracturenet.evaluation.export import (
+    from_jsonable,
+    html_page,
+    markdown_tables_to_html,
+    to_jsonable,
+    write_new_file,
+)
+from fracturenet.evaluation.metrics import compute_metrics, validate_predictions
+
+__all__ = ["EvaluationReport", "HEADLINE_METRICS"]
+
+_FORMAT = "fracturenet.evaluation_report"
+_FORMAT_VERSION = 1
+
+HEADLINE_METRICS: tuple[str, ...] = (
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "weighted_f1",
+    "top_1_accuracy",
+    "top_3_accuracy",
+    "roc_auc_macro",
+    "pr_auc_macro",
+    "cohen_kappa",
+    "mcc",
+    "log_loss",
+    "brier",
+    "ece",
+)
+"""Scalar metrics shown in the Markdown and HTML summaries, in this order."""
+
+_CI_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc_macro")
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+@dataclass(eq=False)
+class EvaluationReport:
+    """Metrics, bootstrap intervals and the predictions of one model on one test set.
+
+    Attributes:
+        metrics: Output of :func:`~fracturenet.evaluation.compute_metrics`.
+        intervals: Metric name -> 95 % percentile-bootstrap :class:`ConfidenceInterval`
+            (accuracy, balanced accuracy, macro-F1, macro ROC-AUC); empty if bootstrap=0.
+        y_true: Integer labels, shape ``(n,)``.
+        y_prob: Probabilities, shape ``(n, k)``.
+        ids: One id per image (file path, or the index as a string).
+        class_names: ``k`` class names.
+        model_name: Name shown in reports and comparisons, or ``None``.
+        info: Provenance: ``bootstrap``, ``seed``, and whatever the producer adds
+            (``tta``, data source, ...).
+
+    Example:
+        >>> r = EvaluationReport.from_predictions([0, 1, 1], [[.8, .2], [.3, .7], [.6, .4]],
+        ...                                       class_names=["a", "b"], bootstrap=100)
+        >>> round(r.metrics["accuracy"], 3), r.intervals["accuracy"].level, r.ids
+        (0.667, 0.95, ('0', '1', '2'))
+    """
+
+    metrics: dict
+    intervals: dict[str, ConfidenceInterval]
+    y_true: np.ndarray
+    y_prob: np.ndarray
+    ids: tuple[str, ...]
+    class_names: tuple[str, ...]
+    model_name: str | None = None
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_true: Sequence[int] | np.ndarray,
+        y_prob: Sequence[Sequence[float]] | np.ndarray,
+        *,
+        class_names: Sequence[str] | None,
+        ids: Sequence[str | int] | None = None,
+        model_name: str | None = None,
+        bootstrap: int = 1000,
+        seed: int = 0,
+        info: dict | None = None,
+    ) -> EvaluationReport:
+        """Builds a report from labels and predicted probabilities.
+
+        Args:
+            y_true: Integer labels, shape ``(n,)``.
+            y_prob: Probabilities, shape ``(n, k)`` (``(n,)`` for a sigmoid output).
+            class_names: ``k`` names, or `None` for ``"0"``, ``"1"``, ...
+            ids: Image ids (paths); defaults to the indices. Defaults to `None`.
+            model_name: Name shown in reports and comparisons. Defaults to `None`.
+            bootstrap: Number of bootstrap resamples for the intervals; 0 skips them.
+                Defaults to `1000`.
+            seed: Seed of the bootstrap. Defaults to `0`.
+            info: Extra provenance stored with the report. Defaults to `None`.
+
+        Returns:
+            The report.
+
+        Raises:
+            ValueError: On malformed predictions, a wrong number of ids or a negative
+                ``bootstrap``.
+        """
+        y, p, names = validate_predictions(y_true, y_prob, class_names)
+        id_tuple = tuple(str(i) for i in (range(len(y)) if ids is None else ids))
+        if len(id_tuple) != len(y):
+            raise ValueError(
+                f"`ids` must have one entry per image ({len(y)}). Received: len(ids)={len(id_tuple)}"
+            )
+        if int(bootstrap) < 0:
+            raise ValueError(f"`bootstrap` must be >= 0 resamples. Received: bootstrap={bootstrap}")
+        metrics = compute_metrics(y, p, class_names=names)
+        intervals = (
+            bootstrap_ci(y, p, metrics=_CI_METRICS, n_boot=int(bootstrap), seed=seed)
+            if bootstrap
+            else {}
+        )
+        meta = {"bootstrap": int(bootstrap), "seed": int(seed), **(info or {})}
+        return cls(metrics, intervals, y, p, id_tuple, names, model_name, meta)
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        """Predicted labels (argmax of ``y_prob``)."""
+        return np.argmax(self.y_prob, axis=1)
+
+    def to_dict(self) -> dict:
+        """Returns a strict-JSON-compatible dict (nan as ``None``) of the whole report."""
+        return to_jsonable(
+            {
+                "format": _FORMAT,
+                "format_version": _FORMAT_VERSION,
+                "model_name": self.model_name,
+                "class_names": list(self.class_names),
+                "metrics": self.metrics,
+                "intervals": {k: ci.to_dict() for k, ci in self.intervals.items()},
+                "info": self.info,
+                "ids": list(self.ids),
+                "y_true": self.y_true,
+                "y_prob": self.y_prob,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str = "the dict") -> EvaluationReport:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: If ``data`` is not a fracturenet evaluation report.
+        """
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ValueError(
+                f"{source} is not a fracturenet evaluation report (missing "
+                f"format={_FORMAT!r}); save one with EvaluationReport.to_json. "
+                f"Received: format={data.get('format') if isinstance(data, dict) else type(data).__name__!r}"
+            )
+        return cls(
+            metrics=from_jsonable(data["metrics"]),
+            intervals={
+                k: ConfidenceInterval(**from_jsonable(v)) for k, v in data["intervals"].items()
+            },
+            y_true=np.asarray(data["y_true"], dtype=np.int64),
+            y_prob=np.asarray(data["y_prob"], dtype=np.float64),
+            ids=tuple(data["ids"]),
+            class_names=tuple(data["class_names"]),
+            model_name=data.get("model_name"),
+            info=data.get("info", {}),
+        )
+
+    def to_json(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+        """Saves the report (predictions included) as JSON; :meth:`from_json` reads it back.
+
+        Args:
+            path: Output file; its folder is created if needed.
+            overwrite: Replace an existing file. Defaults to `False`.
+
+        Returns:
+            The path written.
+
+        Raises:
+            FileExistsError: If ``path`` exists and ``overwrite`` is false.
+        """
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        return write_new_file(path, text, overwrite=overwrite)
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike[str]) -> EvaluationReport:
+        """Loads a report saved by :meth:`to_json`.
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
+            ValueError: If the file is not JSON or not an evaluation report.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"{str(path)!r} is not valid JSON ({err}); pass a file written by "
+                f"EvaluationReport.to_json. Received: path={str(path)!r}"
+            ) from err
+        return cls.from_dict(data, source=repr(str(path)))
+
+    def headline_rows(self) -> list[tuple[str, float, ConfidenceInterval | None]]:
+        """Returns ``(metric, value, interval or None)`` for the headline metrics present."""
+        return [
+            (m, self.metrics[m], self.intervals.get(m))
+            for m in HEADLINE_METRICS
+            if m in self.metrics
+        ]
+
+    def to_markdown(self) -> str:
+        """Returns a Markdown summary: headline metrics with intervals, per-class table and
+        confusion matrix.
+
+        Example:
+            >>> r = EvaluationReport.from_predictions([0, 1], [[.8, .2], [.3, .7]],
+            ...                                       class_names=["a", "b"], bootstrap=0)
+            >>> print(r.to_markdown().splitlines()[0])
+            # Evaluation of model (n = 2 images, 2 classes)
+        """
+        m = self.metrics
+        level = next(iter(self.intervals.values())).level if self.intervals else 0.95
+        lines = [
+            f"# Evaluation of {self.model_name or 'model'} (n = {m['n']} images, "
+            f"{m['num_classes']} classes)",
+            "",
+            f"| metric | value | {level:.0%} CI |",
+            "|---|---|---|",
+        ]
+        for name, value, ci in self.headline_rows():
+            interval = f"[{_fmt(ci.low)}, {_fmt(ci.high)}]" if ci else ""
+            lines.append(f"| {name} | {_fmt(value)} | {interval} |")
+        lines += ["", "| class | precision | recall | F1 | support | ROC-AUC | PR-AUC |"]
+        lines.append("|---|---|---|---|---|---|---|")
+        for name, pc in m["per_class"].items():
+            lines.append(
+                f"| {name} | {_fmt(pc['precision'])} | {_fmt(pc['recall'])} | {_fmt(pc['f1'])} "
+                f"| {pc['support']} | {_fmt(pc['roc_auc'])} | {_fmt(pc['pr_auc'])} |"
+            )
+        lines += ["", "Confusion matrix (rows: true, columns: predicted):", ""]
+        lines.append("| true \\ predicted | " + " | ".join(self.class_names) + " |")
+        lines.append("|---" * (len(self.class_names) + 1) + "|")
+        for name, row in zip(self.class_names, m["confusion_matrix"], strict=True):
+            lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+        if self.info:
+            lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in self.info.items())]
+        return "\n".join(lines) + "\n"
+
+    def to_html(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+        """Writes a self-contained HTML page: the Markdown tables plus confusion matrix, ROC
+        curves, reliability diagram and per-class bars embedded as base64 PNG.
+
+        Args:
+            path: Output file; its folder is created if needed.
+            overwrite: Replace an existing file. Defaults to `False`.
+
+        Returns:
+            The path written.
+
+        Raises:
+            FileExistsError: If ``path`` exists and ``overwrite`` is false.
+        """
+        from fracturenet.evaluation import plots
+
+        figures = [
+            plots.plot_confusion_matrix(self.metrics["confusion_matrix"], self.class_names),
+            plots.plot_roc_curves(
+                self.y_true,
+                self.y_prob,
+                self.class_names,
+                [pc["roc_auc"] for pc in self.metrics["per_class"].values()],
+            ),
+            plots.plot_reliability_diagram(self.metrics["reliability"]),
+            plots.plot_per_class(self.metrics["per_class"]),
+        ]
+        images = "\n".join(
+            f'<img alt="figure {i}" src="data:image/png;base64,{plots.figure_to_base64_png(f)}">'
+            for i, f in enumerate(figures)
+        )
+        title = f"Evaluation of {self.model_name or 'model'}"
+        page = html_page(title, markdown_tables_to_html(self.to_markdown()) + images)
+        return write_new_file(path, page, overwrite=overwrite)

@@ -1,0 +1,124 @@
+"""compare(): McNemar, paired bootstrap, verdicts, exporters and refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from fracturenet.evaluation import EvaluationReport, compare, holm_adjust, mcnemar_test
+from fracturenet.exceptions import ComparisonError
+
+
+def _report(y, pred, name, k=3, ids=None, names=None):
+    p = np.full((len(y), k), 0.1 / (k - 1))
+    p[np.arange(len(y)), pred] = 0.9
+    return EvaluationReport.from_predictions(
+        y,
+        p,
+        class_names=names or [f"c{i}" for i in range(k)],
+        ids=ids,
+        model_name=name,
+        bootstrap=100,
+    )
+
+
+@pytest.fixture
+def labels():
+    return np.random.default_rng(0).integers(0, 3, 200)
+
+
+def _with_accuracy(y, acc, seed):
+    rng = np.random.default_rng(seed)
+    wrong = rng.random(len(y)) > acc
+    return np.where(wrong, (y + 1) % 3, y)
+
+
+def test_mcnemar_exact_and_chi2_branches_match_scipy():
+    a = np.array([True] * 10 + [False] * 2 + [True] * 5)
+    b = np.array([False] * 10 + [True] * 2 + [True] * 5)
+    only_a, only_b, p, method = mcnemar_test(a, b)
+    assert (only_a, only_b, method) == (10, 2, "exact")
+    assert p == pytest.approx(stats.binomtest(2, 12, 0.5).pvalue)
+    a = np.array([True] * 30 + [False] * 10)
+    only_a, only_b, p, method = mcnemar_test(a, ~a)
+    assert method == "chi2-cc" and p == pytest.approx(stats.chi2.sf((20 - 1) ** 2 / 40, 1))
+    assert mcnemar_test(a, a)[2:] == (1.0, "exact")
+
+
+def test_clearly_better_model_is_called_significant(labels):
+    good = _report(labels, _with_accuracy(labels, 0.95, 1), "ResNet50")
+    poor = _report(labels, _with_accuracy(labels, 0.6, 2), "VGG16")
+    result = compare(good, poor, n_boot=500)
+    pair = result.pairs[0]
+    assert pair.accuracy_diff.low > 0 and pair.p_value < 0.001
+    assert result.verdict.startswith("ResNet50 is significantly more accurate than VGG16")
+
+
+def test_near_identical_models_give_no_significant_difference(labels):
+    base = _with_accuracy(labels, 0.8, 1)
+    other = base.copy()
+    other[:3] = labels[:3]  # a handful of images differ
+    other[3:6] = (labels[3:6] + 1) % 3
+    result = compare(_report(labels, base, "A"), _report(labels, other, "B"), n_boot=500)
+    assert result.pairs[0].accuracy_diff.spans(0.0)
+    assert result.verdict.startswith("No significant difference between A and B")
+
+
+def test_three_models_give_three_holm_adjusted_pairs(labels):
+    reports = [
+        _report(labels, _with_accuracy(labels, a, s), None) for s, a in enumerate((0.9, 0.8, 0.7))
+    ]
+    result = compare(*reports, n_boot=200)
+    assert result.names == ("model_1", "model_2", "model_3")
+    assert [(p.a, p.b) for p in result.pairs] == [
+        ("model_1", "model_2"),
+        ("model_1", "model_3"),
+        ("model_2", "model_3"),
+    ]
+    raw = [p.p_value for p in result.pairs]
+    assert [p.p_value_adjusted for p in result.pairs] == holm_adjust(raw)
+    assert all(p.p_value_adjusted >= p.p_value for p in result.pairs)
+    assert "McNemar p (Holm)" in result.to_markdown()
+
+
+def test_reports_are_loaded_from_json_and_exported(labels, tmp_path):
+    a = _report(labels, _with_accuracy(labels, 0.9, 1), "A")
+    b = _report(labels, _with_accuracy(labels, 0.85, 2), "B")
+    result = compare(a.to_json(tmp_path / "a.json"), b.to_json(tmp_path / "b.json"), n_boot=200)
+    assert result.names == ("A", "B")
+    data = json.loads(open(result.to_json(tmp_path / "cmp.json")).read())
+    assert data["verdict"] == result.verdict and data["n_images"] == len(labels)
+    md = result.to_markdown()
+    assert "| metric | A | B |" in md and result.pairs[0].verdict in md
+    page = open(result.to_html(tmp_path / "cmp.html")).read()
+    assert len(re.findall(r"data:image/png;base64,", page)) == 1
+
+
+def test_refuses_different_images_labels_or_classes(labels):
+    a = _report(labels, labels, "A")
+    with pytest.raises(ComparisonError, match="different images"):
+        compare(a, _report(labels[:-1], labels[:-1], "B"))
+    shuffled_ids = [str(i) for i in range(len(labels))][::-1]
+    with pytest.raises(ComparisonError, match="first difference at position 0"):
+        compare(a, _report(labels, labels, "B", ids=shuffled_ids))
+    flipped = labels.copy()
+    flipped[5] = (flipped[5] + 1) % 3
+    with pytest.raises(ComparisonError, match=r"y_true\[5\]"):
+        compare(a, _report(flipped, labels, "B"))
+    with pytest.raises(ComparisonError, match="class names"):
+        compare(a, _report(labels, labels, "B", names=["x", "y", "z"]))
+
+
+def test_bad_arguments(labels):
+    a = _report(labels, labels, "A")
+    with pytest.raises(ValueError, match="at least two"):
+        compare(a)
+    with pytest.raises(ValueError, match=r"names=\['x', 'x'\]"):
+        compare(a, a, names=["x", "x"])
+    with pytest.raises(ValueError, match="alpha=2"):
+        compare(a, a, alpha=2)
+    assert compare(a, a, n_boot=50).names == ("A (1)", "A (2)")

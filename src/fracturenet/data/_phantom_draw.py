@@ -5,8 +5,8 @@ across it. A long bone is a hollow cylinder (bright cortical shell, darker medul
 whose projected density is the chord length through the shell, flaring into rounded ends with
 a thin cortex and trabecular filling. A fracture pattern edits that density (gaps, displaced
 fragments, a dense band) and reports the pixels it touched as the fracture mask. Only NumPy and
-Pillow are used, and every random draw comes from the one ``numpy.random.Generator`` passed in,
-in a fixed order, so the same generator state always gives the same image.
+Pillow are used, and every random draw comes from the ``numpy.random.Generator`` passed in, in
+a fixed order, so the same generator state always gives the same image.
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def _avulsion(u, v, bone, rng):
     near = ((u - fu) ** 2 + (v - fv) ** 2 < (rho + m) ** 2) | (
         (u - fu - su) ** 2 + (v - fv - sv) ** 2 < (rho + m) ** 2
     )
-    return dens, near & _near_bone(u, v, bone, pull + m)
+    return dens, near
 
 
 def _impacted(u, v, bone, rng):
@@ -284,34 +284,39 @@ def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray
 def draw_phantom(kind: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Draws one phantom of fracture ``kind`` (a key of :data:`FRACTURE_KINDS`).
 
+    The scene (pose, anatomy), the fracture and the look (contrast, blur, noise) come from
+    three independent streams seeded by ``rng``, so for one ``rng`` state every kind draws the
+    same bone in the same pose with the same noise, broken differently.
+
     Returns:
         ``(image, mask)``: uint8 grayscale ``(size, size)`` and bool ``(size, size)``.
     """
+    scene, broken, look = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=3))
     # Pose, scale and anatomy, drawn relative to the image size (same seed -> same scene).
-    theta = np.deg2rad(rng.uniform(-35.0, 35.0))
-    flip_u, flip_v = rng.choice([-1.0, 1.0], size=2)
-    cx, cy = size * (0.5 + rng.uniform(-0.06, 0.06, size=2))
-    r0 = size * rng.uniform(0.048, 0.068)
-    re = r0 * rng.uniform(1.4, 1.7)
+    theta = np.deg2rad(scene.uniform(-35.0, 35.0))
+    flip_u, flip_v = scene.choice([-1.0, 1.0], size=2)
+    cx, cy = size * (0.5 + scene.uniform(-0.06, 0.06, size=2))
+    r0 = size * scene.uniform(0.048, 0.068)
+    re = r0 * scene.uniform(1.4, 1.7)
     bone = _Bone(
         r0=r0,
         re=re,
-        half=size * rng.uniform(0.27, 0.33),
+        half=size * scene.uniform(0.27, 0.33),
         cap=0.8 * re,
-        cortex=r0 * rng.uniform(0.22, 0.32),
+        cortex=r0 * scene.uniform(0.22, 0.32),
     )
-    tissue_w = r0 * rng.uniform(2.8, 4.2)
-    tissue_off = r0 * rng.uniform(-0.6, 0.6)
-    companion = rng.uniform() < 0.35
-    comp_off = rng.choice([-1.0, 1.0]) * (r0 * rng.uniform(2.6, 3.2))
-    comp_scale = rng.uniform(0.55, 0.75)
+    tissue_w = r0 * scene.uniform(2.8, 4.2)
+    tissue_off = r0 * scene.uniform(-0.6, 0.6)
+    companion = scene.uniform() < 0.35
+    comp_off = scene.choice([-1.0, 1.0]) * (r0 * scene.uniform(2.6, 3.2))
+    comp_scale = scene.uniform(0.55, 0.75)
 
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
     dx, dy = xx - cx, yy - cy
     u = flip_u * (dx * np.sin(theta) + dy * np.cos(theta))
     v = flip_v * (dx * np.cos(theta) - dy * np.sin(theta))
 
-    dens, mask = FRACTURE_KINDS[kind](u, v, bone, rng)
+    dens, mask = FRACTURE_KINDS[kind](u, v, bone, broken)
     if companion:
         other = _Bone(
             r0=r0 * comp_scale,
@@ -325,11 +330,11 @@ def draw_phantom(kind: str, size: int, rng: np.random.Generator) -> tuple[np.nda
     # Radiograph look: dark background, soft tissue, bright bone; contrast, blur and noise.
     tv = (v - tissue_off) / tissue_w
     tissue = np.sqrt(np.clip(1.0 - tv * tv, 0.0, 1.0)) ** 0.6
-    background = rng.uniform(0.0, 0.08) + 0.03 * _smooth_noise(rng, size, 5)
-    img = background + rng.uniform(0.12, 0.28) * tissue * (1 + 0.15 * _smooth_noise(rng, size, 6))
-    img = img + rng.uniform(0.4, 0.6) * np.clip(dens, 0.0, 1.6)
-    img = _blur(img, rng.uniform(0.3, 0.8) * size / 128.0)
-    img = np.clip(img, 0.0, None) ** rng.uniform(0.75, 1.3)
-    img = img + rng.normal(0.0, rng.uniform(0.01, 0.035), size=img.shape)
+    background = look.uniform(0.0, 0.08) + 0.03 * _smooth_noise(look, size, 5)
+    img = background + look.uniform(0.12, 0.28) * tissue * (1 + 0.15 * _smooth_noise(look, size, 6))
+    img = img + look.uniform(0.4, 0.6) * np.clip(dens, 0.0, 1.6)
+    img = _blur(img, look.uniform(0.3, 0.8) * size / 128.0)
+    img = np.clip(img, 0.0, None) ** look.uniform(0.75, 1.3)
+    img = img + look.normal(0.0, look.uniform(0.01, 0.035), size=img.shape)
     image = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
     return image, mask

@@ -96,7 +96,7 @@ def _cut(u, v, bone, rng, angle_deg, gap, shift_v, slide, tilt):
 def _transverse(u, v, bone, rng):
     angle = rng.uniform(-8.0, 8.0)
     gap = 0.5 + bone.r0 * rng.uniform(0.12, 0.22)
-    shift = bone.r0 * rng.uniform(0.2, 0.5) * rng.choice([-1.0, 1.0])
+    shift = bone.r0 * rng.uniform(0.3, 0.6) * rng.choice([-1.0, 1.0])
     return _cut(u, v, bone, rng, angle, gap, shift, 0.0, rng.uniform(-5.0, 5.0))
 
 
@@ -112,11 +112,11 @@ def _hairline(u, v, bone, rng):
     a = np.deg2rad(rng.uniform(-15.0, 15.0))
     wave = 0.08 * bone.r0 * np.sin(v / bone.r0 * rng.uniform(2.0, 4.0) + rng.uniform(0, 6.3))
     d = (u - u0) * np.cos(a) - v * np.sin(a) + wave
-    reach = rng.uniform(0.6, 1.0)  # fraction of the width the crack crosses
+    reach = rng.uniform(0.8, 1.0)  # fraction of the width the crack crosses
     side = rng.choice([-1.0, 1.0])
     across = np.clip((reach * 2.0 * bone.r0 - (bone.r0 - side * v)) / 1.0 + 0.5, 0.0, 1.0)
-    line = _line(d, max(0.45, 0.07 * bone.r0)) * across
-    dens = bone.density(u, v) * (1.0 - rng.uniform(0.6, 0.8) * line)
+    line = _line(d, max(0.5, 0.08 * bone.r0)) * across
+    dens = bone.density(u, v) * (1.0 - rng.uniform(0.7, 0.9) * line)
     m = _margin(bone)
     mask = (_line(d, m) > 0) & _near_bone(u, v, bone, m) & (across > 0)
     return dens, mask
@@ -157,7 +157,7 @@ def _spiral(u, v, bone, rng):
 def _comminuted(u, v, bone, rng):
     """A zone of several displaced fragments between two oblique cuts."""
     u0 = rng.uniform(-0.35, 0.35) * bone.half
-    span = bone.r0 * rng.uniform(1.1, 1.6)
+    span = bone.r0 * rng.uniform(1.3, 1.9)
     a1, a2 = np.deg2rad(rng.uniform(-30.0, 30.0, size=2))
     d1 = (u - (u0 - span)) * np.cos(a1) - v * np.sin(a1)
     d2 = (u - (u0 + span)) * np.cos(a2) - v * np.sin(a2)
@@ -169,7 +169,7 @@ def _comminuted(u, v, bone, rng):
     frag = np.argmin(dist, axis=-1)
     inside = (d1 > 0) & (d2 < 0)
     dens = bone.density(u, v)
-    shifts = rng.uniform(-0.35, 0.35, size=(k, 2)) * bone.r0
+    shifts = rng.uniform(-0.45, 0.45, size=(k, 2)) * bone.r0
     turns = rng.uniform(-15.0, 15.0, size=k)
     for i in range(k):
         fu, fv = _rotate(u - shifts[i, 0], v - shifts[i, 1], turns[i], seeds_u[i], seeds_v[i])
@@ -190,7 +190,7 @@ def _greenstick(u, v, bone, rng):
     """The shaft bent at ``u0``: the tension cortex cracks open, the other one only bends."""
     u0 = rng.uniform(-0.4, 0.4) * bone.half
     side = rng.choice([-1.0, 1.0])  # the cracked (tension) side
-    bend = rng.uniform(9.0, 16.0) * side * -1.0
+    bend = rng.uniform(12.0, 20.0) * side * -1.0
     pv = -side * bone.r0  # pivot on the intact cortex
     ud, vd = _rotate(u, v, -bend, u0, pv)
     distal = ud > u0
@@ -200,7 +200,7 @@ def _greenstick(u, v, bone, rng):
     dens = np.where(overlap, np.maximum(dens, bone.density(ud, vd)), dens)
     crack_len = rng.uniform(0.9, 1.4) * bone.r0
     reach = np.clip(crack_len - (bone.r0 - side * v) + 0.5, 0.0, 1.0)
-    dens = dens * (1.0 - 0.8 * _line(u - u0, 0.5 + 0.06 * bone.r0) * reach)
+    dens = dens * (1.0 - 0.9 * _line(u - u0, 0.5 + 0.1 * bone.r0) * reach)
     m = _margin(bone)
     mask = (np.abs(u - u0) < m + 0.5 * bone.r0) & _near_bone(u, v, bone, m)
     return dens, mask
@@ -293,22 +293,22 @@ def draw_phantom(kind: str, size: int, rng: np.random.Generator) -> tuple[np.nda
     """
     scene, broken, look = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=3))
     # Pose, scale and anatomy, drawn relative to the image size (same seed -> same scene).
-    theta = np.deg2rad(scene.uniform(-35.0, 35.0))
+    theta = np.deg2rad(scene.uniform(-30.0, 30.0))
     flip_u, flip_v = scene.choice([-1.0, 1.0], size=2)
     cx, cy = size * (0.5 + scene.uniform(-0.06, 0.06, size=2))
-    r0 = size * scene.uniform(0.048, 0.068)
-    re = r0 * scene.uniform(1.4, 1.7)
+    r0 = size * scene.uniform(0.065, 0.085)
+    re = r0 * scene.uniform(1.35, 1.6)
     bone = _Bone(
         r0=r0,
         re=re,
-        half=size * scene.uniform(0.27, 0.33),
+        half=size * scene.uniform(0.26, 0.31),
         cap=0.8 * re,
         cortex=r0 * scene.uniform(0.22, 0.32),
     )
-    tissue_w = r0 * scene.uniform(2.8, 4.2)
+    tissue_w = r0 * scene.uniform(2.5, 3.6)
     tissue_off = r0 * scene.uniform(-0.6, 0.6)
     companion = scene.uniform() < 0.35
-    comp_off = scene.choice([-1.0, 1.0]) * (r0 * scene.uniform(2.6, 3.2))
+    comp_off = scene.choice([-1.0, 1.0]) * (r0 * scene.uniform(2.3, 2.7))
     comp_scale = scene.uniform(0.55, 0.75)
 
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5

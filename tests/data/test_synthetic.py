@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +253,19 @@ def test_any_seed_and_size_gives_uint8_image_of_that_size(seed, size, cls):
     assert image.dtype == np.uint8 and image.shape == (size, size)
     assert mask.dtype == bool and mask.shape == (size, size)
     assert image.max() > image.min()  # never a blank frame
+
+
+def test_generator_does_not_import_tensorflow():
+    code = (
+        "import sys, tempfile\n"
+        "from fracturenet.data.synthetic import make_synthetic_fractures\n"
+        "make_synthetic_fractures(tempfile.mkdtemp(), classes=['spiral'], images_per_class=2,"
+        " image_size=32)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -1,8 +1,38 @@
 """Data layer: discovery of images and labels, decoding, splits, audit, tf.data pipeline.
 
 The synthetic phantom generator (:mod:`fracturenet.data.synthetic`) lives here too.
+Importing this package does not import TensorFlow or Keras; :func:`make_dataset` and
+:func:`build_augmentation` import them when called.
 """
 
+from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
+from fracturenet.data.csv_manifest import read_csv_manifest
+from fracturenet.data.decode import DEFAULT_MAX_PIXELS, load_image
+from fracturenet.data.dicom import load_dicom
+from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover, normalise_split
 from fracturenet.data.manifest import Manifest
+from fracturenet.data.pipeline import DecodeReport, make_dataset, skipped_files
+from fracturenet.data.resize import RESIZE_MODES, resize_geometry, resize_image, restore_geometry
+from fracturenet.data.weights import CLASS_WEIGHT_MODES, class_weights
 
-__all__ = ["Manifest"]
+__all__ = [
+    "AUGMENT_PRESETS",
+    "CLASS_WEIGHT_MODES",
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_EXTENSIONS",
+    "RESIZE_MODES",
+    "DecodeReport",
+    "Manifest",
+    "build_augmentation",
+    "class_weights",
+    "discover",
+    "load_dicom",
+    "load_image",
+    "make_dataset",
+    "normalise_split",
+    "read_csv_manifest",
+    "resize_geometry",
+    "resize_image",
+    "restore_geometry",
+    "skipped_files",
+]

@@ -64,8 +64,11 @@ def build_augmentation(preset: str = "radiograph", *, seed: int = 0) -> Callable
             layers.RandomRotation(10 / 360, seed=seed + 1, **fill),
             layers.RandomTranslation(0.05, 0.05, seed=seed + 2, **fill),
             layers.RandomZoom(0.1, seed=seed + 3, **fill),
-            layers.RandomContrast(0.2, value_range=(0, 255), seed=seed + 4),
-            layers.RandomBrightness(0.1, value_range=(0, 255), seed=seed + 5),
-            layers.GaussianNoise(3.0, seed=seed + 6),
+            # Intensity changes work in 0..1 (GaussianNoise only accepts stddev <= 1).
+            layers.Rescaling(1 / 255),
+            layers.RandomContrast(0.2, value_range=(0, 1), seed=seed + 4),
+            layers.RandomBrightness(0.1, value_range=(0, 1), seed=seed + 5),
+            layers.GaussianNoise(3 / 255, seed=seed + 6),
+            layers.Rescaling(255.0),
         ]
     return keras.Sequential(stack, name=f"augment_{preset}")

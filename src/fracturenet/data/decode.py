@@ -26,7 +26,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fracturenet.exceptions import ImageDecodeError
 
-__all__ = ["load_image", "open_image", "to_rgb_array", "DEFAULT_MAX_PIXELS"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "is_dicom",
+    "load_image",
+    "open_image",
+    "open_oriented",
+    "read_header",
+    "to_rgb_array",
+]
 
 #: Default decompression-bomb guard: 100 megapixels (a 10,000 x 10,000 film scan).
 DEFAULT_MAX_PIXELS: int = 100_000_000
@@ -35,10 +43,8 @@ _DICOM_EXTENSIONS = (".dcm", ".dicom")
 _ALPHA_MODES = ("RGBA", "LA", "La", "RGBa", "PA")
 _HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _TO_RGB_MODES = ("RGB", "L", "1", "CMYK", "YCbCr", "LAB", "HSV", "RGBX")
-
-
-def _is_dicom(path: str, head: bytes) -> bool:
-    return path.lower().endswith(_DICOM_EXTENSIONS) or head[128:132] == b"DICM"
+_ORIENTATION = 0x0112  # EXIF tag
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)  # the transposes and 90/270 degree rotations
 
 
 def _not_an_image_reason(head: bytes) -> str:
@@ -50,6 +56,10 @@ def _not_an_image_reason(head: bytes) -> str:
     if all(ch.isprintable() or ch in "\r\n\t" for ch in text):
         return f"not an image: the file holds text (starts with {text[:24]!r})"
     return "not an image: the format is not recognised (unknown file signature)"
+
+
+def _damage(error: Exception) -> str:
+    return "truncated" if "truncat" in str(error).lower() else "corrupt"
 
 
 def _check_pixels(path: str, width: int, height: int, max_pixels: int) -> None:
@@ -102,6 +112,8 @@ def to_rgb_array(image: Image.Image, path: str) -> np.ndarray:
         return np.round(out).astype(np.uint8)
     if mode in _HIGH_DEPTH_MODES:
         return _gray_to_rgb(_scale_to_uint8(np.asarray(image)))
+    if mode == "RGB":
+        return np.asarray(image, dtype=np.uint8).copy()  # writable, contiguous
     if mode in _TO_RGB_MODES:
         return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
     raise ImageDecodeError(
@@ -135,6 +147,28 @@ def open_image(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | 
         >>> open_image(p).size
         (5, 3)
     """
+    return open_oriented(path, max_pixels=max_pixels, draft=draft)[0]
+
+
+def open_oriented(
+    path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Like :func:`open_image`, also returning the full-resolution ``(height, width)``.
+
+    The size is the one after EXIF orientation and before any ``draft`` reduction, so
+    geometry computed from it matches :func:`load_image` exactly.
+
+    Args:
+        path: Image file (not DICOM).
+        max_pixels: Largest accepted ``width * height``. Defaults to `DEFAULT_MAX_PIXELS`.
+        draft: See :func:`open_image`. Defaults to `None`.
+
+    Returns:
+        ``(image, (height, width))``.
+
+    Raises:
+        ImageDecodeError: For truncated, corrupt, unrecognised or oversized files.
+    """
     try:
         with warnings.catch_warnings():
             # max_pixels below is the guard; Pillow's own error still stops > 2x its limit.
@@ -146,18 +180,52 @@ def open_image(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | 
         with open(path, "rb") as f:
             head = f.read(64)
         raise ImageDecodeError(path, _not_an_image_reason(head)) from e
+    except OSError as e:  # a header cut short or garbled
+        ext = os.path.splitext(path)[1].lstrip(".").upper().replace("JPG", "JPEG") or "image"
+        raise ImageDecodeError(path, f"{_damage(e)} {ext} data ({e})") from e
     fmt = image.format or "image"
-    _check_pixels(path, image.width, image.height, max_pixels)
+    width, height = image.size
+    _check_pixels(path, width, height, max_pixels)
     if draft and fmt == "JPEG" and image.mode in ("RGB", "L"):
         image.draft(image.mode, (draft, draft))
     try:
         image.load()
-        image = ImageOps.exif_transpose(image)
+        if image.getexif().get(_ORIENTATION, 1) in _SWAPPING_ORIENTATIONS:
+            width, height = height, width
+        ImageOps.exif_transpose(image, in_place=True)
     except (OSError, SyntaxError, ValueError) as e:  # Pillow reports truncation as OSError
-        text = str(e)
-        what = "truncated" if "truncat" in text.lower() else "corrupt"
-        raise ImageDecodeError(path, f"{what} {fmt} data ({text})") from e
-    return image
+        raise ImageDecodeError(path, f"{_damage(e)} {fmt} data ({e})") from e
+    return image, (height, width)
+
+
+def read_header(path: str) -> bytes:
+    """Returns the first 132 bytes of ``path`` after checking it exists and is not empty.
+
+    Args:
+        path: File to check.
+
+    Returns:
+        Up to 132 leading bytes (enough for the DICOM ``DICM`` magic at offset 128).
+
+    Raises:
+        ImageDecodeError: If the file is missing, unreadable or zero bytes long.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except FileNotFoundError as e:
+        raise ImageDecodeError(path, "file not found") from e
+    except OSError as e:
+        raise ImageDecodeError(path, f"cannot open the file ({e.strerror or e})") from e
+    if size == 0:
+        raise ImageDecodeError(path, "zero-byte file (empty, probably an interrupted copy)")
+    return head
+
+
+def is_dicom(path: str, head: bytes) -> bool:
+    """Whether ``path`` is DICOM: a ``.dcm``/``.dicom`` name or the ``DICM`` magic in ``head``."""
+    return path.lower().endswith(_DICOM_EXTENSIONS) or head[128:132] == b"DICM"
 
 
 def load_image(
@@ -204,17 +272,8 @@ def load_image(
     path = os.fspath(path)
     if max_pixels <= 0:
         raise ValueError(f"max_pixels must be a positive integer. Received: max_pixels={max_pixels}")
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except FileNotFoundError as e:
-        raise ImageDecodeError(path, "file not found") from e
-    except OSError as e:
-        raise ImageDecodeError(path, f"cannot open the file ({e.strerror or e})") from e
-    if size == 0:
-        raise ImageDecodeError(path, "zero-byte file (empty, probably an interrupted copy)")
-    if _is_dicom(path, head):
+    head = read_header(path)
+    if is_dicom(path, head):
         from fracturenet.data.dicom import load_dicom
 
         return load_dicom(path, window=dicom_window, max_pixels=max_pixels)

@@ -117,14 +117,24 @@ def _walk_images(folder: str, ignored: Counter) -> list[str]:
     return out
 
 
+def _wrapped_child(folder: str, depth: int = 0) -> str | None:
+    """Returns the only sub-folder of ``folder`` if ``folder`` merely wraps a dataset."""
+    dirs, files = _entries(folder, Counter())
+    if depth >= _MAX_UNWRAP or len(dirs) != 1 or normalise_split(dirs[0]) is not None:
+        return None
+    if any(_is_image_file(os.path.join(folder, f)) for f in files):
+        return None
+    child = os.path.join(folder, dirs[0])
+    if len(_entries(child, Counter())[0]) >= 2 or _wrapped_child(child, depth + 1):
+        return child
+    return None
+
+
 def _unwrap(root: str) -> str:
     """Descends through single wrapper folders such as ``Bone Break Classification/``."""
     for _ in range(_MAX_UNWRAP):
-        dirs, files = _entries(root, Counter())
-        if len(dirs) != 1 or any(_is_image_file(os.path.join(root, f)) for f in files):
-            return root
-        child = os.path.join(root, dirs[0])
-        if normalise_split(dirs[0]) is not None or len(_entries(child, Counter())[0]) < 2:
+        child = _wrapped_child(root)
+        if child is None:
             return root
         root = child
     return root

@@ -1,12 +1,16 @@
 """``tf.data`` pipeline from a :class:`Manifest`: parallel decode, resize, cache, shuffle,
 augment, batch, prefetch; and the report of files left out with ``on_error="skip"``.
 
-Stage order: decode + resize (parallel, order kept) -> drop unreadable (``skip``) ->
-cache (``uint8``) -> shuffle -> balanced resampling -> batch -> float32 + augmentation ->
-prefetch. Decoding runs Pillow inside ``tf.numpy_function`` on parallel tf.data threads;
-Pillow releases the GIL while decoding and resizing, and JPEGs are decoded at a reduced
-DCT scale when that still covers the target size (``draft``), which is what makes the first
-epoch fast (see ``benchmarks/pipeline.py``).
+Stage order: read (parallel threads, order kept) -> drop unreadable (``skip``) -> scale
+into the target box (tf.data parallel map) -> cache (``uint8``) -> shuffle -> balanced
+resampling -> batch -> float32 + augmentation -> prefetch.
+
+Reading is Pillow on a small thread pool (Pillow releases the GIL while decoding) feeding
+``Dataset.from_generator``; JPEGs are decoded at a reduced DCT scale that still covers the
+target size (Pillow ``draft``), which does most of the shrinking for free. The remaining
+antialiased crop/scale/pad runs as TensorFlow ops, outside the GIL. The geometry is
+:func:`fracturenet.data.resize_geometry`'s, so :func:`fracturenet.data.restore_geometry`
+maps heat maps back. ``benchmarks/pipeline.py`` measures it against Keras' loader.
 """
 
 from __future__ import annotations
@@ -21,16 +25,17 @@ from collections.abc import Callable
 import numpy as np
 
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
-from fracturenet.data.decode import load_image
+from fracturenet.data.load_resized import load_drafted
 from fracturenet.data.manifest import Manifest
-from fracturenet.data.resize import RESIZE_MODES, _as_hw, resize_image
+from fracturenet.data.parallel import default_workers, ordered_map
+from fracturenet.data.resize import RESIZE_MODES, _as_hw
 from fracturenet.exceptions import DatasetError, ImageDecodeError
 
 __all__ = ["DecodeReport", "make_dataset", "skipped_files"]
 
 _ON_ERROR = ("raise", "skip")
 _CHANNELS = (1, 3)
-_CACHE_FORMAT = "1"  # bump when the cached content changes meaning
+_CACHE_FORMAT = "2"  # bump when the cached content changes meaning
 
 
 class DecodeReport:
@@ -197,7 +202,8 @@ def make_dataset(
         resize_mode: ``"letterbox"``, ``"stretch"`` or ``"crop"`` (see
             :func:`fracturenet.data.resize_image`). Defaults to `"letterbox"`.
         on_error: ``"raise"`` stops iteration with an error naming the file and the reason
-            (surfacing as ``tf.errors.InvalidArgumentError``); ``"skip"`` leaves the file
+            (surfacing as a ``tf.errors.OpError`` whose message holds the
+            :class:`ImageDecodeError` text); ``"skip"`` leaves the file
             out and records it (see :func:`skipped_files`). Defaults to `"raise"`.
         channels: 3 for RGB, 1 for grayscale (ITU-R 601 luma). Defaults to `3`.
         drop_remainder: Drop a last, smaller batch. Defaults to `False`.
@@ -247,38 +253,49 @@ def make_dataset(
     if sidecar and not os.path.exists(f"{cache_prefix}.index") and os.path.exists(sidecar):
         os.remove(sidecar)  # our own sidecar of an unfinished cache: it will be rebuilt
     report = DecodeReport(sidecar)
-    empty = np.zeros((*hw, channels), np.uint8)
-    luma = np.asarray([0.299, 0.587, 0.114], np.float32)
+    workers = default_workers()
+    order_rng = np.random.default_rng(seed)
+    shuffle_indices = shuffle and cache is None and not balanced
+    no_box = np.zeros(8, np.int32)
 
-    def decode(index) -> tuple[np.ndarray, np.bool_]:
-        path = paths[int(index)]
+    def read(index: int):
+        path = paths[index]
         try:
-            image = resize_image(load_image(path, draft=max(hw)), hw, resize_mode)
+            image, source, target = load_drafted(path, hw, resize_mode)
         except ImageDecodeError as e:
             if on_error == "raise":
                 raise
             report.add(path, e.reason)
-            return empty, np.bool_(False)
+            return np.zeros((1, 1, 3), np.uint8), no_box, labels[index], False
+        return image, np.asarray(source + target, np.int32), labels[index], True
+
+    def generate():
+        # Cheap to shuffle here: file indices, reshuffled each epoch, seeded.
+        order = order_rng.permutation(n) if shuffle_indices else range(n)
+        yield from ordered_map(read, order, workers=workers)
+
+    def scale(image, box, label, ok):
+        # Crop the source box, scale it (antialiased) and pad into the target box.
+        part = image[box[0] : box[0] + box[2], box[1] : box[1] + box[3]]
+        part = tf.image.resize(part, box[6:8], method="bilinear", antialias=True)
+        part = tf.image.pad_to_bounding_box(part, box[4], box[5], hw[0], hw[1])
+        part = tf.cast(tf.clip_by_value(tf.round(part), 0.0, 255.0), tf.uint8)
         if channels == 1:
-            image = np.round(image.astype(np.float32) @ luma).astype(np.uint8)[:, :, None]
-        return image, np.bool_(True)
+            part = tf.image.rgb_to_grayscale(part)
+        return tf.ensure_shape(part, (*hw, channels)), label
 
-    labels_t = tf.constant(labels)
-
-    def tf_decode(index):
-        image, ok = tf.numpy_function(decode, [index], [tf.uint8, tf.bool], name="decode_image")
-        image = tf.ensure_shape(image, (*hw, channels))
-        ok = tf.ensure_shape(ok, ())
-        return image, tf.gather(labels_t, index), ok
-
-    shuffle_indices = shuffle and cache is None and not balanced
-    ds = tf.data.Dataset.range(n)
-    if shuffle_indices:  # cheap: shuffle file indices, decode in the shuffled order
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(tf_decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = tf.data.Dataset.from_generator(
+        generate,
+        output_signature=(
+            tf.TensorSpec((None, None, 3), tf.uint8),
+            tf.TensorSpec((8,), tf.int32),
+            tf.TensorSpec((), tf.int32),
+            tf.TensorSpec((), tf.bool),
+        ),
+    )
     if on_error == "skip":
-        ds = ds.filter(lambda x, y, ok: ok)
-    ds = ds.map(lambda x, y, ok: (x, y))
+        ds = ds.filter(lambda image, box, label, ok: ok)
+    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if cache is not None:
         ds = ds.cache(cache_prefix or "")
     if shuffle and not shuffle_indices:  # cached images must be shuffled after the cache

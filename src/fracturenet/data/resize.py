@@ -23,11 +23,14 @@ RESIZE_MODES: tuple[str, ...] = ("letterbox", "stretch", "crop")
 
 
 def _as_hw(size: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(size, int | np.integer):
-        size = (int(size), int(size))
-    h, w = (int(v) for v in size)
+    try:
+        h, w = (int(size), int(size)) if isinstance(size, int | np.integer) else map(int, size)
+    except (TypeError, ValueError):
+        h = w = 0
     if h <= 0 or w <= 0:
-        raise ValueError(f"size must be positive (an int or (height, width)). Received: size={size}")
+        raise ValueError(
+            f"size must be a positive int or (height, width) of positive ints. Received: size={size!r}"
+        )
     return h, w
 
 

@@ -45,7 +45,7 @@ def _default_data() -> str:
 def _flatten(paths: list[str], labels: list[int], class_names: list[str]) -> str:
     """Symlinks the files into <tmp>/<class>/<name> so Keras' loader sees a flat layout."""
     out = tempfile.mkdtemp(prefix="fracturenet-bench-")
-    for p, y in zip(paths, labels):
+    for p, y in zip(paths, labels, strict=True):
         d = os.path.join(out, class_names[y])
         os.makedirs(d, exist_ok=True)
         os.symlink(p, os.path.join(d, os.path.basename(p)))
@@ -139,7 +139,9 @@ def main() -> None:
         for kind in ("memory", "file"):
             for stage in ("first", "cached"):
                 k = f"ratio_{kind}_{stage}_epoch_vs_keras"
-                res[k] = round(res[f"fracturenet_{kind}_{stage}_epoch_images_per_s"] / keras_rate, 2)
+                res[k] = round(
+                    res[f"fracturenet_{kind}_{stage}_epoch_images_per_s"] / keras_rate, 2
+                )
         if not a.no_model:
             rate = _model_step_rate(a.image_size, a.batch_size)
             res["model_train_step_images_per_s_mobilenet_v2"] = round(rate, 1)

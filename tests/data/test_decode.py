@@ -121,7 +121,9 @@ def test_corrupt_png(tmp_path):
 def test_text_named_jpg(tmp_path):
     path = tmp_path / "page.jpg"
     path.write_text("<html>404 Not Found</html>")
-    with pytest.raises(ImageDecodeError, match=r"not an image: the file holds text \(starts with '<html>404"):
+    with pytest.raises(
+        ImageDecodeError, match=r"not an image: the file holds text \(starts with '<html>404"
+    ):
         load_image(path)
 
 
@@ -139,7 +141,9 @@ def test_missing_file(tmp_path):
 
 def test_decompression_bomb_guard(tmp_path):
     path = write_image(tmp_path / "big.png", size=(300, 200))
-    with pytest.raises(ImageDecodeError, match=r"too many pixels \(300x200 = 60,000 > max_pixels=50,000\)"):
+    with pytest.raises(
+        ImageDecodeError, match=r"too many pixels \(300x200 = 60,000 > max_pixels=50,000\)"
+    ):
         load_image(path, max_pixels=50_000)
     _check(load_image(path, max_pixels=60_000), (200, 300))
     with pytest.raises(ValueError, match="Received: max_pixels=0"):
@@ -199,8 +203,14 @@ def test_dicom_monochrome2_and_monochrome1(tmp_path):
 def test_dicom_rescale_and_window(tmp_path):
     pytest.importorskip("pydicom")
     # HU = 2 * raw - 1000; file window 0 +- 500 HU covers raw 250..750
-    path = _dicom(tmp_path / "IM0001", np.array([[0, 250], [500, 750]]),
-                  RescaleSlope=2, RescaleIntercept=-1000, WindowCenter=0, WindowWidth=1000)
+    path = _dicom(
+        tmp_path / "IM0001",
+        np.array([[0, 250], [500, 750]]),
+        RescaleSlope=2,
+        RescaleIntercept=-1000,
+        WindowCenter=0,
+        WindowWidth=1000,
+    )
     assert load_image(path)[..., 0].tolist() == [[0, 0], [128, 255]]
     img = load_image(path, dicom_window=(-500, 1000))  # explicit window wins
     assert img[..., 0].tolist() == [[0, 128], [255, 255]]

@@ -22,7 +22,10 @@ def _bone_break(root: Path) -> Path:
 def test_bone_break_layout_splits_and_sorted_classes(tmp_path):
     m = discover(_bone_break(tmp_path))
     assert m.class_names == ("Spiral Fracture", "avulsion fracture")  # plain sorted(), as Keras
-    by_name = {Path(p).name: (m.class_names[y], s) for p, y, s in zip(m.paths, m.labels, m.splits)}
+    by_name = {
+        Path(p).name: (m.class_names[y], s)
+        for p, y, s in zip(m.paths, m.labels, m.splits, strict=True)
+    }
     assert by_name == {
         "a.jpg": ("Spiral Fracture", "train"),
         "b.jpg": ("Spiral Fracture", "test"),
@@ -132,7 +135,10 @@ def test_bad_on_empty():
 
 def test_normalise_split():
     assert [normalise_split(s) for s in ("Training", "DEV", "Testing", "x")] == [
-        "train", "val", "test", None,
+        "train",
+        "val",
+        "test",
+        None,
     ]
 
 
@@ -145,7 +151,7 @@ def test_csv_manifest_relative_paths_splits_groups(tmp_path):
     absolute = write_image(tmp_path / "elsewhere" / "d.jpg")
     csv = tmp_path / "m.csv"
     csv.write_text(
-        f"Path,Label,Split,Group\nimg/a.jpg,Oblique,Train,p1\n\"img/b c.png\",Spiral,VALID,\n"
+        f'Path,Label,Split,Group\nimg/a.jpg,Oblique,Train,p1\n"img/b c.png",Spiral,VALID,\n'
         f"{absolute},Oblique,,p2\n",
         encoding="utf-8",
     )
@@ -160,7 +166,10 @@ def test_csv_roundtrip_with_manifest_to_csv(tmp_path):
     out = m.to_csv(tmp_path / "data" / "manifest.csv")
     back = discover(out)
     assert (back.paths, back.labels, back.class_names, back.splits) == (
-        m.paths, m.labels, m.class_names, m.splits,
+        m.paths,
+        m.labels,
+        m.class_names,
+        m.splits,
     )
 
 

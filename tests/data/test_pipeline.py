@@ -29,7 +29,9 @@ SIZE = 32
 
 def _manifest(tmp_path: Path, n: int = 5, labels=None) -> Manifest:
     """n images whose grey level (10 * i + 20) identifies them, two classes."""
-    paths = [write_image(tmp_path / f"img {i}.png", value=10 * i + 20, size=(40, 30)) for i in range(n)]
+    paths = [
+        write_image(tmp_path / f"img {i}.png", value=10 * i + 20, size=(40, 30)) for i in range(n)
+    ]
     labels = labels if labels is not None else [i % 2 for i in range(n)]
     return Manifest(paths=tuple(map(str, paths)), labels=tuple(labels), class_names=("a", "b"))
 
@@ -39,7 +41,7 @@ def _ids(images: np.ndarray) -> list[int]:
 
 
 def _collect(ds):
-    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds], strict=True)
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -47,7 +49,9 @@ def test_shapes_dtypes_and_manifest_order(tmp_path):
     m = _manifest(tmp_path)
     ds = make_dataset(m, image_size=SIZE, batch_size=2)
     batches = [(x.shape, x.dtype.name, y.dtype.name) for x, y in ds]
-    assert batches == [((2, SIZE, SIZE, 3), "float32", "int32")] * 2 + [((1, SIZE, SIZE, 3), "float32", "int32")]
+    assert batches == [((2, SIZE, SIZE, 3), "float32", "int32")] * 2 + [
+        ((1, SIZE, SIZE, 3), "float32", "int32")
+    ]
     x, y = _collect(ds)
     assert _ids(x) == [0, 1, 2, 3, 4] and y.tolist() == list(m.labels)
     assert x.min() >= 0 and x.max() <= 255
@@ -55,7 +59,9 @@ def test_shapes_dtypes_and_manifest_order(tmp_path):
 
 
 def test_grayscale_channel_and_drop_remainder(tmp_path):
-    ds = make_dataset(_manifest(tmp_path), image_size=(SIZE, 24), batch_size=2, channels=1, drop_remainder=True)
+    ds = make_dataset(
+        _manifest(tmp_path), image_size=(SIZE, 24), batch_size=2, channels=1, drop_remainder=True
+    )
     shapes = [tuple(x.shape) for x, _ in ds]
     assert shapes == [(2, SIZE, 24, 1)] * 2
 
@@ -64,7 +70,11 @@ def test_skip_reports_every_unreadable_file(tmp_path):
     m = _manifest(tmp_path, n=4)
     (tmp_path / "zero.jpg").write_bytes(b"")
     (tmp_path / "text.jpg").write_text("not a picture")
-    bad = Manifest(m.paths + (str(tmp_path / "zero.jpg"), str(tmp_path / "text.jpg")), m.labels + (0, 1), ("a", "b"))
+    bad = Manifest(
+        m.paths + (str(tmp_path / "zero.jpg"), str(tmp_path / "text.jpg")),
+        m.labels + (0, 1),
+        ("a", "b"),
+    )
     ds = make_dataset(bad, image_size=SIZE, batch_size=4, on_error="skip")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -83,7 +93,7 @@ def test_raise_names_the_file_and_reason(tmp_path):
     import tensorflow as tf
 
     m = _manifest(tmp_path, n=2)
-    whole = (tmp_path / "whole.png")
+    whole = tmp_path / "whole.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(whole)
     (tmp_path / "cut.png").write_bytes(whole.read_bytes()[:300])
     bad = Manifest(m.paths + (str(tmp_path / "cut.png"),), m.labels + (1,), ("a", "b"))
@@ -93,8 +103,10 @@ def test_raise_names_the_file_and_reason(tmp_path):
 
 def test_memory_cache_gives_identical_epochs(tmp_path, monkeypatch):
     calls = []
-    real = pipeline_module.load_drafted
-    monkeypatch.setattr(pipeline_module, "load_drafted", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = pipeline_module.load_resized
+    monkeypatch.setattr(
+        pipeline_module, "load_resized", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+    )
     ds = make_dataset(_manifest(tmp_path), image_size=SIZE, cache="memory")
     first, second = _collect(ds), _collect(ds)
     assert len(calls) == 5  # the second epoch read the cache
@@ -108,11 +120,15 @@ def test_file_cache_reused_across_pipelines_and_keyed_by_files(tmp_path, monkeyp
     (cache_dir / "mine.txt").write_text("keep me")
     first = _collect(make_dataset(m, image_size=SIZE, cache=cache_dir))
     created = sorted(p.name for p in cache_dir.iterdir())
-    assert "mine.txt" in created and any(n.startswith("fracturenet-cache-") and n.endswith(".index") for n in created)
+    assert "mine.txt" in created and any(
+        n.startswith("fracturenet-cache-") and n.endswith(".index") for n in created
+    )
 
     calls = []
-    real = pipeline_module.load_drafted
-    monkeypatch.setattr(pipeline_module, "load_drafted", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = pipeline_module.load_resized
+    monkeypatch.setattr(
+        pipeline_module, "load_resized", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+    )
     again = _collect(make_dataset(m, image_size=SIZE, cache=cache_dir))
     assert calls == [] and np.array_equal(first[0], again[0])
 
@@ -140,7 +156,10 @@ def test_file_cache_keeps_the_skip_report(tmp_path):
 
 def test_training_shuffles_and_seed_reproduces(tmp_path):
     m = _manifest(tmp_path, n=8)
-    orders = [_ids(_collect(make_dataset(m, image_size=SIZE, training=True, seed=s))[0]) for s in (0, 0, 1)]
+    orders = [
+        _ids(_collect(make_dataset(m, image_size=SIZE, training=True, seed=s))[0])
+        for s in (0, 0, 1)
+    ]
     assert sorted(orders[0]) == list(range(8))
     assert orders[0] == orders[1] and orders[0] != orders[2]
     cached = make_dataset(m, image_size=SIZE, shuffle=True, cache="memory", seed=3)
@@ -156,13 +175,19 @@ def test_augmentation_only_when_training(tmp_path):
         paths.append(str(p))
     m = Manifest(tuple(paths), (0, 1, 0, 1), ("a", "b"))
     plain = _collect(make_dataset(m, image_size=SIZE, augment="radiograph"))[0]
-    aug = _collect(make_dataset(m, image_size=SIZE, training=True, shuffle=False, augment="radiograph", seed=1))[0]
+    aug = _collect(
+        make_dataset(m, image_size=SIZE, training=True, shuffle=False, augment="radiograph", seed=1)
+    )[0]
     assert aug.shape == plain.shape and aug.min() >= 0 and aug.max() <= 255
     assert np.array_equal(plain[0], plain[1])  # same source picture, no augmentation
     assert not np.allclose(aug, plain) and not np.allclose(aug[0], aug[1])  # random per image
-    inverted = _collect(make_dataset(m, image_size=SIZE, training=True, shuffle=False, augment=lambda x: 255.0 - x))[0]
+    inverted = _collect(
+        make_dataset(m, image_size=SIZE, training=True, shuffle=False, augment=lambda x: 255.0 - x)
+    )[0]
     np.testing.assert_allclose(inverted, 255.0 - plain)
-    with pytest.raises(ValueError, match=r"augment must be None, a callable or one of \('radiograph', 'light'\)"):
+    with pytest.raises(
+        ValueError, match=r"augment must be None, a callable or one of \('radiograph', 'light'\)"
+    ):
         make_dataset(m, augment="heavy")
 
 
@@ -180,7 +205,10 @@ def test_balanced_sampling_evens_out_classes(tmp_path):
     ("kwargs", "match"),
     [
         ({"resize_mode": "fit"}, r"resize_mode must be one of \('letterbox', 'stretch', 'crop'\)"),
-        ({"on_error": "ignore"}, r"on_error must be one of \('raise', 'skip'\). Received: on_error='ignore'"),
+        (
+            {"on_error": "ignore"},
+            r"on_error must be one of \('raise', 'skip'\). Received: on_error='ignore'",
+        ),
         ({"channels": 4}, r"channels must be one of \(1, 3\). Received: channels=4"),
         ({"batch_size": 0}, r"Received: batch_size=0"),
         ({"image_size": -1}, r"Received: size=-1"),
@@ -210,7 +238,12 @@ def test_load_resized_matches_reference_path(tmp_path, mode):
     exif = im.getexif()
     exif[0x0112] = 8
     im.save(rot, exif=exif, quality=95)
-    assert np.abs(load_resized(rot, 16, mode).astype(int) - resize_image(load_image(rot), 16, mode)).mean() < 3
+    assert (
+        np.abs(
+            load_resized(rot, 16, mode).astype(int) - resize_image(load_image(rot), 16, mode)
+        ).mean()
+        < 3
+    )
 
 
 def test_class_weights_match_scikit_learn():
@@ -226,7 +259,9 @@ def test_class_weights_match_scikit_learn():
     assert class_weights(m) == {0: 0.5, 1: 1.0, 2: 1.0}  # absent class gets 1.0
     with pytest.raises(ValueError, match=r"mode must be one of \('balanced', 'sqrt', 'none'\)"):
         class_weights(labels, "inverse")
-    with pytest.raises(ValueError, match=r"labels must be < num_classes=2. Received: max\(labels\)=2"):
+    with pytest.raises(
+        ValueError, match=r"labels must be < num_classes=2. Received: max\(labels\)=2"
+    ):
         class_weights(labels, num_classes=2)
 
 

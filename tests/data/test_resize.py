@@ -35,7 +35,10 @@ def test_centre_crop_takes_the_middle():
 def test_float_multichannel_and_bad_inputs():
     out = resize_image(np.ones((10, 20, 5), np.float32), 8)
     assert out.shape == (8, 8, 5) and out.dtype == np.float32
-    with pytest.raises(ValueError, match=r"mode must be one of \('letterbox', 'stretch', 'crop'\)\. Received: mode='fit'"):
+    with pytest.raises(
+        ValueError,
+        match=r"mode must be one of \('letterbox', 'stretch', 'crop'\)\. Received: mode='fit'",
+    ):
         resize_image(out, 8, "fit")
     with pytest.raises(ValueError, match="Received: size=0"):
         resize_image(out, 0)
@@ -69,8 +72,12 @@ def test_restore_geometry_from_a_coarse_cam():
 
 
 @settings(max_examples=60, deadline=None)
-@given(h=st.integers(1, 400), w=st.integers(1, 400), size=st.integers(1, 64),
-       mode=st.sampled_from(["letterbox", "stretch", "crop"]))
+@given(
+    h=st.integers(1, 400),
+    w=st.integers(1, 400),
+    size=st.integers(1, 64),
+    mode=st.sampled_from(["letterbox", "stretch", "crop"]),
+)
 def test_geometry_boxes_stay_inside_and_keep_aspect(h, w, size, mode):
     geo = resize_geometry((h, w), size, mode)
     st_, sl, sh, sw = geo["source"]

@@ -271,7 +271,9 @@ def load_image(
     """
     path = os.fspath(path)
     if max_pixels <= 0:
-        raise ValueError(f"max_pixels must be a positive integer. Received: max_pixels={max_pixels}")
+        raise ValueError(
+            f"max_pixels must be a positive integer. Received: max_pixels={max_pixels}"
+        )
     head = read_header(path)
     if is_dicom(path, head):
         from fracturenet.data.dicom import load_dicom

@@ -60,7 +60,9 @@ def load_resized(
         ((64, 64, 3), 0, True)
     """
     hw = _as_hw(size)
-    image, (top, left, sh, sw), (tt, tl, th, tw) = load_drafted(path, hw, mode, max_pixels=max_pixels)
+    image, (top, left, sh, sw), (tt, tl, th, tw) = load_drafted(
+        path, hw, mode, max_pixels=max_pixels
+    )
     part = Image.fromarray(image).resize(
         (tw, th), Image.Resampling.BILINEAR, box=(left, top, left + sw, top + sh)
     )
@@ -78,7 +80,7 @@ def load_drafted(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int, int, int]]:
-    """Decodes at reduced JPEG scale and returns where to crop and where to place it.
+    """Decodes, shrinks to under 2x the target, and returns where to crop and place it.
 
     This is the work that must happen in Python; the scaling itself can then run anywhere
     (Pillow in :func:`load_resized`, TensorFlow in the pipeline).
@@ -90,8 +92,9 @@ def load_drafted(
         max_pixels: Decompression-bomb guard. Defaults to `DEFAULT_MAX_PIXELS`.
 
     Returns:
-        ``(image, source, target)``: the decoded ``uint8`` RGB image (possibly drafted to a
-        1/2, 1/4 or 1/8 scale), the ``(top, left, height, width)`` box of it to scale (in its
+        ``(image, source, target)``: the decoded ``uint8`` RGB image (JPEGs drafted to a
+        1/2, 1/4 or 1/8 scale, then any format box-reduced by an integer factor while at
+        least 2x larger than needed), the ``(top, left, height, width)`` box of it to scale (in its
         own pixels), and the box of the output it goes to (see :func:`resize_geometry`).
 
     Raises:
@@ -109,6 +112,13 @@ def load_drafted(
         with pil:
             image = to_rgb_array(pil, path)
     geo = resize_geometry((h, w), hw, mode)
+    # Shrink by an integer box filter (cheap, alias-free) until less than 2x remains, so
+    # the final bilinear step never skips pixels.
+    _, _, sh, sw = geo["source"]
+    _, _, th, tw = geo["target"]
+    factor = int(min(sh * image.shape[0] / h / th, sw * image.shape[1] / w / tw))
+    if factor >= 2:
+        image = np.asarray(Image.fromarray(image).reduce(factor))
     sy, sx = image.shape[0] / h, image.shape[1] / w  # < 1 when the JPEG was drafted
     top, left, sh, sw = geo["source"]
     t0, l0 = round(top * sy), round(left * sx)

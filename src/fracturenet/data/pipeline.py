@@ -1,16 +1,17 @@
 """``tf.data`` pipeline from a :class:`Manifest`: parallel decode, resize, cache, shuffle,
 augment, batch, prefetch; and the report of files left out with ``on_error="skip"``.
 
-Stage order: read (parallel threads, order kept) -> drop unreadable (``skip``) -> scale
-into the target box (tf.data parallel map) -> cache (``uint8``) -> shuffle -> balanced
-resampling -> batch -> float32 + augmentation -> prefetch.
+Stage order: decode + resize (parallel map, order kept) -> drop unreadable (``skip``) ->
+cache (``uint8``) -> shuffle -> balanced resampling -> batch -> float32 + augmentation ->
+prefetch. Without a cache, shuffling permutes file indices before decoding (cheap).
 
-Reading is Pillow on a small thread pool (Pillow releases the GIL while decoding) feeding
-``Dataset.from_generator``; JPEGs are decoded at a reduced DCT scale that still covers the
-target size (Pillow ``draft``), which does most of the shrinking for free. The remaining
-antialiased crop/scale/pad runs as TensorFlow ops, outside the GIL. The geometry is
-:func:`fracturenet.data.resize_geometry`'s, so :func:`fracturenet.data.restore_geometry`
-maps heat maps back. ``benchmarks/pipeline.py`` measures it against Keras' loader.
+Decoding is :func:`fracturenet.data.load_resized` (Pillow) inside ``tf.numpy_function`` on
+tf.data's parallel map; Pillow releases the GIL while decoding and resizing. JPEGs are
+decoded at a reduced DCT scale that still covers the target size (Pillow ``draft``), then
+box-reduced by an integer factor while more than 2x too large, then scaled bilinearly into
+the box :func:`fracturenet.data.resize_geometry` gives, so
+:func:`fracturenet.data.restore_geometry` maps heat maps back. ``benchmarks/pipeline.py``
+measures it against Keras' loader.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from collections.abc import Callable
 import numpy as np
 
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
-from fracturenet.data.load_resized import load_drafted
+from fracturenet.data.load_resized import load_resized
 from fracturenet.data.manifest import Manifest
-from fracturenet.data.parallel import default_workers, ordered_map
 from fracturenet.data.resize import RESIZE_MODES, _as_hw
 from fracturenet.exceptions import DatasetError, ImageDecodeError
 
@@ -35,7 +35,7 @@ __all__ = ["DecodeReport", "make_dataset", "skipped_files"]
 
 _ON_ERROR = ("raise", "skip")
 _CHANNELS = (1, 3)
-_CACHE_FORMAT = "2"  # bump when the cached content changes meaning
+_CACHE_FORMAT = "3"  # bump when the cached content changes meaning
 
 
 class DecodeReport:
@@ -246,56 +246,48 @@ def make_dataset(
     labels = np.asarray(manifest.labels, np.int32)
     cache_prefix = None
     if cache is not None and os.fspath(cache) != "memory":
-        key = {"size": hw, "mode": resize_mode, "channels": channels, "on_error": on_error,
-               "format": _CACHE_FORMAT}
+        key = {
+            "size": hw,
+            "mode": resize_mode,
+            "channels": channels,
+            "on_error": on_error,
+            "format": _CACHE_FORMAT,
+        }
         cache_prefix = _cache_prefix(manifest, os.path.abspath(os.fspath(cache)), key)
     sidecar = f"{cache_prefix}.skipped.json" if cache_prefix else None
     if sidecar and not os.path.exists(f"{cache_prefix}.index") and os.path.exists(sidecar):
         os.remove(sidecar)  # our own sidecar of an unfinished cache: it will be rebuilt
     report = DecodeReport(sidecar)
-    workers = default_workers()
-    order_rng = np.random.default_rng(seed)
-    shuffle_indices = shuffle and cache is None and not balanced
-    no_box = np.zeros(8, np.int32)
+    empty = np.zeros((*hw, channels), np.uint8)
+    luma = np.asarray([0.299, 0.587, 0.114], np.float32)
 
-    def read(index: int):
-        path = paths[index]
+    def decode(index) -> tuple[np.ndarray, np.bool_]:
+        path = paths[int(index)]
         try:
-            image, source, target = load_drafted(path, hw, resize_mode)
+            image = load_resized(path, hw, resize_mode)
         except ImageDecodeError as e:
             if on_error == "raise":
                 raise
             report.add(path, e.reason)
-            return np.zeros((1, 1, 3), np.uint8), no_box, labels[index], False
-        return image, np.asarray(source + target, np.int32), labels[index], True
-
-    def generate():
-        # Cheap to shuffle here: file indices, reshuffled each epoch, seeded.
-        order = order_rng.permutation(n) if shuffle_indices else range(n)
-        yield from ordered_map(read, order, workers=workers)
-
-    def scale(image, box, label, ok):
-        # Crop the source box, scale it (antialiased) and pad into the target box.
-        part = image[box[0] : box[0] + box[2], box[1] : box[1] + box[3]]
-        part = tf.image.resize(part, box[6:8], method="bilinear", antialias=True)
-        part = tf.image.pad_to_bounding_box(part, box[4], box[5], hw[0], hw[1])
-        part = tf.cast(tf.clip_by_value(tf.round(part), 0.0, 255.0), tf.uint8)
+            return empty, np.bool_(False)
         if channels == 1:
-            part = tf.image.rgb_to_grayscale(part)
-        return tf.ensure_shape(part, (*hw, channels)), label
+            image = np.round(image.astype(np.float32) @ luma).astype(np.uint8)[:, :, None]
+        return image, np.bool_(True)
 
-    ds = tf.data.Dataset.from_generator(
-        generate,
-        output_signature=(
-            tf.TensorSpec((None, None, 3), tf.uint8),
-            tf.TensorSpec((8,), tf.int32),
-            tf.TensorSpec((), tf.int32),
-            tf.TensorSpec((), tf.bool),
-        ),
-    )
+    labels_t = tf.constant(labels)
+
+    def tf_decode(index):
+        image, ok = tf.numpy_function(decode, [index], [tf.uint8, tf.bool], name="decode_image")
+        return tf.ensure_shape(image, (*hw, channels)), tf.gather(labels_t, index), ok
+
+    shuffle_indices = shuffle and cache is None and not balanced
+    ds = tf.data.Dataset.range(n)
+    if shuffle_indices:  # cheap: shuffle file indices, decode in the shuffled order
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(tf_decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if on_error == "skip":
-        ds = ds.filter(lambda image, box, label, ok: ok)
-    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.filter(lambda x, y, ok: ok)
+    ds = ds.map(lambda x, y, ok: (x, y))
     if cache is not None:
         ds = ds.cache(cache_prefix or "")
     if shuffle and not shuffle_indices:  # cached images must be shuffled after the cache

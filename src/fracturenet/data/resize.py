@@ -93,7 +93,9 @@ def _resize_any(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
         return np.asarray(img.resize((hw[1], hw[0]), Image.Resampling.BILINEAR))
     if image.ndim == 2:
         return _resize_plane(image, hw)
-    planes = [_resize_plane(np.ascontiguousarray(image[:, :, c]), hw) for c in range(image.shape[2])]
+    planes = [
+        _resize_plane(np.ascontiguousarray(image[:, :, c]), hw) for c in range(image.shape[2])
+    ]
     return np.stack(planes, axis=2)
 
 

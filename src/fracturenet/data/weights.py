@@ -58,9 +58,7 @@ def class_weights(
         raise ValueError(f"labels must be >= 0. Received: min(labels)={min(labels)}")
     k = num_classes if num_classes is not None else max(labels) + 1
     if max(labels) >= k:
-        raise ValueError(
-            f"labels must be < num_classes={k}. Received: max(labels)={max(labels)}"
-        )
+        raise ValueError(f"labels must be < num_classes={k}. Received: max(labels)={max(labels)}")
     counts = Counter(labels)
     n = len(labels)
     out: dict[int, float] = {}

@@ -214,3 +214,14 @@ def test_real_bone_break_folder(real_data):
     assert m.split_names() == ["train"]
     assert m.class_counts()["Avulsion fracture"] == 109
     assert list(m.class_names) == sorted(m.class_names)
+
+
+def test_importing_the_data_layer_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fracturenet.data; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

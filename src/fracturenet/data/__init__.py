@@ -10,6 +10,7 @@ from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.decode import DEFAULT_MAX_PIXELS, load_image
 from fracturenet.data.dicom import load_dicom
 from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover, normalise_split
+from fracturenet.data.load_resized import load_resized
 from fracturenet.data.manifest import Manifest
 from fracturenet.data.pipeline import DecodeReport, make_dataset, skipped_files
 from fracturenet.data.resize import RESIZE_MODES, resize_geometry, resize_image, restore_geometry
@@ -28,6 +29,7 @@ __all__ = [
     "discover",
     "load_dicom",
     "load_image",
+    "load_resized",
     "make_dataset",
     "normalise_split",
     "read_csv_manifest",

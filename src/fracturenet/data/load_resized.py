@@ -1,0 +1,126 @@
+"""Decode and resize in one pass: the fast path the tf.data pipeline uses.
+
+``load_resized(path, size, mode)`` gives the same geometry as
+``resize_image(load_image(path), size, mode)`` (so :func:`restore_geometry` applies to it)
+but is several times faster on large JPEGs: the JPEG is decoded at a reduced DCT scale that
+still covers the target size, the crop/scale is one Pillow ``resize`` with a source box, and
+grayscale images are resized on one channel before being repeated to three.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from fracturenet.data.decode import (
+    DEFAULT_MAX_PIXELS,
+    is_dicom,
+    load_image,
+    open_oriented,
+    read_header,
+    to_rgb_array,
+)
+from fracturenet.data.resize import _as_hw, resize_geometry
+
+__all__ = ["load_drafted", "load_resized"]
+
+
+def load_resized(
+    path: str | os.PathLike[str],
+    size: int | tuple[int, int],
+    mode: str = "letterbox",
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """Reads an image file straight to the network input size as ``uint8`` RGB.
+
+    Args:
+        path: Image file (any format :func:`load_image` reads, DICOM included).
+        size: Output side length, or ``(height, width)``.
+        mode: ``"letterbox"``, ``"stretch"`` or ``"crop"``. Defaults to `"letterbox"`.
+        max_pixels: Decompression-bomb guard, as in :func:`load_image`.
+            Defaults to `DEFAULT_MAX_PIXELS`.
+
+    Returns:
+        ``uint8`` array of shape ``(height, width, 3)``.
+
+    Raises:
+        ImageDecodeError: As :func:`load_image`.
+        ValueError: If ``size`` or ``mode`` is invalid.
+
+    Example:
+        >>> import tempfile, os
+        >>> from PIL import Image
+        >>> p = os.path.join(tempfile.mkdtemp(), "strip.jpg")
+        >>> Image.new("L", (40, 160), 200).save(p)
+        >>> out = load_resized(p, 64)
+        >>> out.shape, int(out[32, 0, 0]), int(out[32, 32, 0]) > 190
+        ((64, 64, 3), 0, True)
+    """
+    hw = _as_hw(size)
+    image, (top, left, sh, sw), (tt, tl, th, tw) = load_drafted(
+        path, hw, mode, max_pixels=max_pixels
+    )
+    part = Image.fromarray(image).resize(
+        (tw, th), Image.Resampling.BILINEAR, box=(left, top, left + sw, top + sh)
+    )
+    if (th, tw) != hw:
+        canvas = Image.new(part.mode, (hw[1], hw[0]), 0)
+        canvas.paste(part, (tl, tt))
+        part = canvas
+    return np.asarray(part)
+
+
+def load_drafted(
+    path: str | os.PathLike[str],
+    size: int | tuple[int, int],
+    mode: str = "letterbox",
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """Decodes, shrinks to under 2x the target, and returns where to crop and place it.
+
+    This is the work that must happen in Python; the scaling itself can then run anywhere
+    (Pillow in :func:`load_resized`, TensorFlow in the pipeline).
+
+    Args:
+        path: Image file.
+        size: Output side length, or ``(height, width)``.
+        mode: ``"letterbox"``, ``"stretch"`` or ``"crop"``. Defaults to `"letterbox"`.
+        max_pixels: Decompression-bomb guard. Defaults to `DEFAULT_MAX_PIXELS`.
+
+    Returns:
+        ``(image, source, target)``: the decoded ``uint8`` RGB image (JPEGs drafted to a
+        1/2, 1/4 or 1/8 scale, then any format box-reduced by an integer factor while at
+        least 2x larger than needed), the ``(top, left, height, width)`` box of it to scale (in its
+        own pixels), and the box of the output it goes to (see :func:`resize_geometry`).
+
+    Raises:
+        ImageDecodeError: As :func:`load_image`.
+        ValueError: If ``size`` or ``mode`` is invalid.
+    """
+    path = os.fspath(path)
+    hw = _as_hw(size)
+    resize_geometry((1, 1), hw, mode)  # validates mode before any file work
+    if is_dicom(path, read_header(path)):
+        image = load_image(path, max_pixels=max_pixels)
+        h, w = image.shape[:2]
+    else:
+        pil, (h, w) = open_oriented(path, max_pixels=max_pixels, draft=max(hw))
+        with pil:
+            image = to_rgb_array(pil, path)
+    geo = resize_geometry((h, w), hw, mode)
+    # Shrink by an integer box filter (cheap, alias-free) until less than 2x remains, so
+    # the final bilinear step never skips pixels.
+    _, _, sh, sw = geo["source"]
+    _, _, th, tw = geo["target"]
+    factor = int(min(sh * image.shape[0] / h / th, sw * image.shape[1] / w / tw))
+    if factor >= 2:
+        image = np.asarray(Image.fromarray(image).reduce(factor))
+    sy, sx = image.shape[0] / h, image.shape[1] / w  # < 1 when the JPEG was drafted
+    top, left, sh, sw = geo["source"]
+    t0, l0 = round(top * sy), round(left * sx)
+    source = (t0, l0, max(1, round((top + sh) * sy) - t0), max(1, round((left + sw) * sx) - l0))
+    return image, source, geo["target"]

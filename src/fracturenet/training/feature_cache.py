@@ -1,0 +1,121 @@
+"""Frozen-feature cache: run the frozen backbone once, then train the head on its output.
+
+In the head-only phase the backbone's weights do not change, so its output for an image does
+not change either (as long as the image itself is not augmented). Computing those features
+once and fitting the head on them gives the same head, on the same data, at a fraction of the
+cost: one forward pass of the backbone instead of one per epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fracturenet.training.rundir import atomic_write
+
+__all__ = ["extract_features", "FeatureCache", "cache_key"]
+
+
+def extract_features(
+    extractor: Any, data: Any, *, verbose: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Runs ``extractor`` over batches of ``(images, labels)`` and collects both.
+
+    Args:
+        extractor: A ``keras.Model`` mapping images to feature vectors.
+        data: An iterable of ``(images, labels)`` batches (e.g. a ``tf.data.Dataset``), or a
+            tuple ``(x, y)`` of arrays.
+        verbose: Keras progress-bar verbosity. Defaults to `0`.
+
+    Returns:
+        ``(features, labels)`` as float32 and int64 NumPy arrays, in data order.
+    """
+    import keras
+
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = data
+        feats = extractor.predict(x, verbose=verbose, batch_size=32)
+        return np.asarray(feats, dtype=np.float32), np.asarray(y).astype(np.int64)
+    feats: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    bar = keras.utils.Progbar(None, verbose=verbose, unit_name="batch") if verbose else None
+    for i, (xb, yb) in enumerate(_iter_batches(data)):
+        out = extractor(xb, training=False)
+        feats.append(np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float32))
+        labels.append(np.asarray(yb).astype(np.int64).reshape(-1))
+        if bar is not None:
+            bar.update(i + 1)
+    if not feats:
+        raise ValueError("Cannot extract features: the dataset yielded no batches.")
+    return np.concatenate(feats), np.concatenate(labels)
+
+
+def _iter_batches(data: Iterable[Any]) -> Iterable[tuple[Any, Any]]:
+    for batch in data:
+        xb, yb = batch[0], batch[1]
+        yield xb, (yb.numpy() if hasattr(yb, "numpy") else yb)
+
+
+def cache_key(**parts: Any) -> str:
+    """Returns a stable hex key for the given JSON-serialisable parts."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def file_fingerprint(paths: Iterable[str]) -> list[tuple[str, int, int]]:
+    """Returns ``(path, size, mtime_ns)`` for each path: a cheap proxy for file contents."""
+    out = []
+    for p in paths:
+        st = os.stat(p)
+        out.append((os.path.abspath(p), st.st_size, st.st_mtime_ns))
+    return out
+
+
+class FeatureCache:
+    """Backbone features on disk, one ``.npz`` file per key.
+
+    Args:
+        directory: Folder for the cache files (created if missing). Only files named
+            ``features-<key>.npz`` are ever written there.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> cache = FeatureCache(tempfile.mkdtemp())
+        >>> key = cache_key(paths=["a.png"], backbone="vgg16")
+        >>> cache.load(key) is None
+        True
+        >>> _ = cache.save(key, np.ones((1, 4), "float32"), np.array([0]))
+        >>> cache.load(key)[0].shape
+        (1, 4)
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        """The file that holds the features of ``key``."""
+        return self.directory / f"features-{key}.npz"
+
+    def load(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Returns ``(features, labels)`` for ``key`` or ``None`` if not cached."""
+        p = self.path(key)
+        if not p.exists():
+            return None
+        with np.load(p) as z:
+            return z["features"], z["labels"]
+
+    def save(self, key: str, features: np.ndarray, labels: np.ndarray) -> Path:
+        """Stores features and labels under ``key`` (atomically)."""
+
+        def _write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, features=features, labels=labels)
+
+        return atomic_write(self.path(key), _write)

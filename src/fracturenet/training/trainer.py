@@ -1,0 +1,588 @@
+"""The :class:`Trainer`: two-phase transfer learning that is fast, resumable and hardware-aware."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from fracturenet.config import ModelConfig
+from fracturenet.data.manifest import Manifest
+from fracturenet.training.callbacks import EpochCallback
+from fracturenet.training.checkpoint import load_checkpoint, restore_optimizer
+from fracturenet.training.feature_cache import (
+    FeatureCache,
+    cache_key,
+    extract_features,
+    file_fingerprint,
+)
+from fracturenet.training.hardware import (
+    ExecutionPlan,
+    HardwareInfo,
+    apply_plan,
+    detect_hardware,
+    plan_execution,
+)
+from fracturenet.training.history import TrainingHistory, plot_history
+from fracturenet.training.rundir import RunDirectory
+
+__all__ = ["Trainer"]
+
+FEATURE_CACHE_MODES = ("auto", "memory", "disk", "off")
+
+
+def _environment(plan: ExecutionPlan, hw: HardwareInfo, seed: int) -> dict[str, Any]:
+    import numpy
+
+    from fracturenet._version import __version__
+
+    versions = {
+        "python": platform.python_version(),
+        "fracturenet": __version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    return {
+        "versions": versions,
+        "backend": keras.backend.backend(),
+        "seed": seed,
+        "platform": platform.platform(),
+        "hardware": hw.to_dict(),
+        "plan": plan.to_dict(),
+    }
+
+
+class Trainer:
+    """Fits a classifier in two phases: head only, then the top of the backbone.
+
+    Phase 1 trains the head with the backbone frozen. When the backbone's input cannot change
+    between epochs (no augmentation), the backbone runs once over the data and the head is
+    trained on the cached features (``feature_cache``). Phase 2 (``fine_tune_epochs > 0``)
+    unfreezes the top blocks at a lower learning rate, with BatchNormalization layers kept in
+    inference mode. The best weights by ``monitor`` are restored at the end.
+
+    The device, distribution strategy and precision are chosen from the hardware
+    (see :func:`~fracturenet.training.hardware.plan_execution`) when the Trainer builds the
+    model itself, i.e. when ``model`` is a :class:`~fracturenet.config.ModelConfig` or a
+    zero-argument callable. A model that is already built is used as it is (default
+    strategy, its own precision).
+
+    Args:
+        model: A ``ModelConfig``, a callable returning a new ``keras.Model``, or a built
+            ``keras.Model`` from :func:`~fracturenet.models.build_classifier`.
+        run_dir: Folder for config, logs and checkpoints, or ``None`` for no files.
+            Defaults to `None`.
+        overwrite: Reuse an existing non-empty ``run_dir``. Defaults to `False`.
+        resume: Continue the run in ``run_dir`` from its last completed epoch.
+            Defaults to `False`.
+        precision: ``"auto"``, ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
+            Defaults to `"auto"`.
+        strategy: ``"auto"``, ``"default"``, ``"mirrored"``, ``"multi_worker"`` or a
+            ``tf.distribute.Strategy`` instance. Defaults to `"auto"`.
+        seed: Seed for weight initialisation and shuffling. Defaults to `42`.
+        verbose: 0 quiet, 1 Keras progress bars plus one line per epoch, 2 the epoch lines
+            only. Defaults to `1`.
+        class_names: Class names stored with the saved model (taken from a ``Manifest``
+            passed to ``fit`` when not given). Defaults to `None`.
+        hardware: A hardware description to plan for instead of detecting this machine's.
+            Defaults to `None`.
+
+    Example:
+        >>> import numpy as np
+        >>> from fracturenet.config import ModelConfig
+        >>> trainer = Trainer(ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3)),
+        ...                   precision="float32", verbose=0)
+        >>> x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
+        >>> y = np.array([0, 1] * 4)
+        >>> trainer.fit((x, y), (x, y), epochs=1).epochs
+        1
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        run_dir: str | os.PathLike[str] | None = None,
+        overwrite: bool = False,
+        resume: bool = False,
+        precision: str = "auto",
+        strategy: Any = "auto",
+        seed: int = 42,
+        verbose: int = 1,
+        class_names: list[str] | tuple[str, ...] | None = None,
+        hardware: HardwareInfo | None = None,
+    ) -> None:
+
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"Argument `verbose` must be 0, 1 or 2. Received: verbose={verbose!r}")
+        self.seed = int(seed)
+        self.verbose = verbose
+        self.class_names = tuple(class_names) if class_names else None
+        self.hardware = hardware or detect_hardware()
+        self.run = RunDirectory(run_dir, overwrite=overwrite, resume=resume) if run_dir else None
+        self.resume = resume
+        self.best_weights_in_memory: list[Any] | None = None
+        keras.utils.set_random_seed(self.seed)
+        self.model_config = model if isinstance(model, ModelConfig) else None
+        if isinstance(model, keras.Model):
+            if not isinstance(strategy, str) or strategy not in ("auto", "default"):
+                raise ValueError(
+                    "A model that is already built can only train on the default strategy; pass "
+                    "a ModelConfig or a callable that builds the model to use "
+                    f"strategy={strategy!r}. Received: model=<built keras.Model>"
+                )
+            policy = model.dtype_policy.name
+            base = plan_execution(self.hardware, precision="float32", strategy="default")
+            self.plan = ExecutionPlan(
+                device=base.device,
+                strategy="default",
+                precision=policy,
+                replicas=1,
+                memory_growth=base.memory_growth,
+                reasons=base.reasons[:1]
+                + (
+                    "strategy: model built outside the Trainer -> default",
+                    f"precision: {policy} (the model's own policy)",
+                ),
+            )
+            self.strategy = None
+            self.model = model
+        else:
+            builder = _builder(model)
+            if isinstance(strategy, str):
+                self.plan = plan_execution(self.hardware, precision=precision, strategy=strategy)
+                previous = keras.mixed_precision.global_policy().name
+                self.strategy = apply_plan(self.plan)
+            else:  # a tf.distribute.Strategy instance chosen by the caller
+                base = plan_execution(self.hardware, precision=precision, strategy="default")
+                n = int(strategy.num_replicas_in_sync)
+                self.plan = ExecutionPlan(
+                    device=base.device,
+                    strategy=type(strategy).__name__,
+                    precision=base.precision,
+                    replicas=n,
+                    memory_growth=base.memory_growth,
+                    reasons=base.reasons
+                    + (
+                        f"strategy: {type(strategy).__name__} with {n} "
+                        "replicas (given by the user)",
+                    ),
+                )
+                previous = keras.mixed_precision.global_policy().name
+                keras.mixed_precision.set_global_policy(self.plan.precision)
+                self.strategy = strategy
+            try:
+                with self._scope():
+                    self.model = builder()
+            finally:
+                keras.mixed_precision.set_global_policy(previous)
+        for reason in self.plan.reasons:
+            self.log(reason)
+
+    # ------------------------------------------------------------------ helpers
+    def _scope(self) -> Any:
+        import contextlib
+
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def log(self, message: str) -> None:
+        """Prints ``message`` (unless quiet) and appends it to the run's ``train.log``."""
+        if self.verbose:
+            print(f"[fracturenet] {message}", flush=True)
+        if self.run is not None:
+            with open(self.run.file("train.log"), "a", encoding="utf-8") as f:
+                f.write(message + "\n")
+
+    def _make_dataset(
+        self, manifest: Manifest, *, training: bool, batch_size: int, augment: Any
+    ) -> Any:
+        from fracturenet.data import make_dataset
+
+        h, w, c = self.model.input_shape[1:]
+        return make_dataset(
+            manifest,
+            image_size=(h, w) if h != w else h,
+            batch_size=batch_size,
+            training=training,
+            augment=augment if training else None,
+            shuffle=training,
+            seed=self.seed,
+            channels=c,
+        )
+
+    def _compile(self, model: Any, lr: float) -> None:
+
+        binary = model.output_shape[-1] == 1
+        with self._scope():
+            model.compile(
+                optimizer=keras.optimizers.Adam(self.plan.scale_learning_rate(lr)),
+                loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+            )
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        train: Any,
+        val: Any = None,
+        *,
+        epochs: int = 10,
+        fine_tune_epochs: int = 0,
+        unfreeze: int | str = 2,
+        lr: float = 1e-3,
+        fine_tune_lr: float = 1e-5,
+        class_weight: str | dict[int, float] | None = "balanced",
+        early_stopping: int | None = None,
+        monitor: str = "val_accuracy",
+        feature_cache: str = "auto",
+        feature_cache_dir: str | os.PathLike[str] | None = None,
+        batch_size: int = 32,
+        augment: Any = None,
+    ) -> TrainingHistory:
+        """Runs phase 1 (head only) and optionally phase 2 (fine-tuning).
+
+        Args:
+            train: Training data: a :class:`~fracturenet.data.Manifest` (the Trainer builds
+                the pipeline), a ``tf.data.Dataset`` of ``(images, labels)`` batches, or a
+                tuple ``(x, y)`` of arrays. Images are raw pixels 0-255.
+            val: Validation data of the same kinds, or ``None``. Defaults to `None`.
+            epochs: Head-only epochs. Defaults to `10`.
+            fine_tune_epochs: Epochs with the top of the backbone unfrozen. Defaults to `0`.
+            unfreeze: Phase-2 policy for :func:`~fracturenet.models.set_trainable`: number of
+                top blocks, a layer name, or ``"all"``. Defaults to `2`.
+            lr: Phase-1 learning rate (scaled by the number of replicas). Defaults to `1e-3`.
+            fine_tune_lr: Phase-2 learning rate. Defaults to `1e-5`.
+            class_weight: ``"balanced"``, an explicit ``{class: weight}`` dict or ``None``.
+                Defaults to `"balanced"`.
+            early_stopping: Stop a phase after this many epochs without improvement of
+                ``monitor``, or ``None``. Defaults to `None`.
+            monitor: Metric that picks the best epoch (``val_*`` needs ``val``); ``*loss``
+                metrics are minimised, others maximised. Defaults to `"val_accuracy"`.
+            feature_cache: ``"auto"`` caches backbone features in phase 1 when the Trainer
+                builds the training pipeline and it has no augmentation; ``"memory"`` or
+                ``"disk"`` opt in for any input (augmentation in a given dataset is then
+                frozen into the features); ``"off"`` never caches. Defaults to `"auto"`.
+            feature_cache_dir: Folder for ``"disk"`` caching. Defaults to the run
+                directory's ``cache/`` folder.
+            batch_size: Per-replica batch size for pipelines the Trainer builds.
+                Defaults to `32`.
+            augment: Augmentation preset for a ``Manifest`` training input. Defaults to `None`.
+
+        Returns:
+            The :class:`~fracturenet.training.TrainingHistory`.
+
+        Raises:
+            ValueError: For arguments outside their accepted values (named in the message).
+        """
+        from fracturenet.models import set_trainable, split_feature_extractor
+
+        if feature_cache not in FEATURE_CACHE_MODES:
+            raise ValueError(
+                f"Argument `feature_cache` must be one of {list(FEATURE_CACHE_MODES)}."
+                f" Received: feature_cache={feature_cache!r}"
+            )
+        for name, value in (("epochs", epochs), ("fine_tune_epochs", fine_tune_epochs)):
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    f"Argument `{name}` must be an integer >= 0. Received: {name}={value!r}"
+                )
+        if epochs + fine_tune_epochs == 0:
+            raise ValueError(
+                "Nothing to train: epochs and fine_tune_epochs are both 0. "
+                "Received: epochs=0, fine_tune_epochs=0"
+            )
+        if monitor.startswith("val_") and val is None:
+            monitor = monitor[4:]
+        if isinstance(train, Manifest) and self.class_names is None:
+            self.class_names = train.class_names
+        gbatch = self.plan.scale_batch_size(batch_size)
+        train_ds = (
+            self._make_dataset(train, training=True, batch_size=gbatch, augment=augment)
+            if isinstance(train, Manifest)
+            else train
+        )
+        val_ds = (
+            self._make_dataset(val, training=False, batch_size=gbatch, augment=None)
+            if isinstance(val, Manifest)
+            else val
+        )
+        mode = feature_cache
+        if mode == "auto":
+            mode = "memory" if isinstance(train, Manifest) and augment is None else "off"
+        if mode == "disk" and feature_cache_dir is None and self.run is None:
+            raise ValueError(
+                "feature_cache='disk' needs feature_cache_dir or a run_dir. "
+                "Received: feature_cache_dir=None"
+            )
+        weights = self._class_weight(class_weight, train)
+        history = TrainingHistory(
+            monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
+        )
+        state = self._start_run(locals_for_config(locals()), history)
+        done = int(state["epoch"]) if state else 0
+
+        if done < epochs:
+            set_trainable(self.model, "none")
+            if mode != "off":
+                extractor, head = split_feature_extractor(self.model)
+                x_tr, y_tr = self._features(extractor, train_ds, train, mode, feature_cache_dir)
+                val_arg = (
+                    self._features(extractor, val_ds, val, mode, feature_cache_dir)
+                    if val_ds is not None
+                    else None
+                )
+                active, fit_x, fit_kw = (
+                    head,
+                    x_tr,
+                    {"y": y_tr, "batch_size": gbatch, "shuffle": True},
+                )
+            else:
+                val_arg = val_ds
+                active, fit_x, fit_kw = self._fit_input(train_ds, gbatch)
+            self._compile(active, lr)
+            self._restore_optimizer(active, state, "head")
+            self._run_phase(
+                active,
+                "head",
+                fit_x,
+                fit_kw,
+                val_arg,
+                done,
+                epochs,
+                weights,
+                early_stopping,
+                history,
+            )
+            done = history.epochs
+        if fine_tune_epochs and done < epochs + fine_tune_epochs:
+            set_trainable(self.model, unfreeze)
+            self.log(f"phase 2: fine-tuning with unfreeze={unfreeze!r} at lr={fine_tune_lr}")
+            self._compile(self.model, fine_tune_lr)
+            self._restore_optimizer(self.model, state, "fine_tune")
+            fit_x, fit_kw = self._fit_input(train_ds, gbatch)[1:]
+            self._run_phase(
+                self.model,
+                "fine_tune",
+                fit_x,
+                fit_kw,
+                val_ds,
+                max(done, epochs),
+                epochs + fine_tune_epochs,
+                weights,
+                early_stopping,
+                history,
+            )
+        self._finish(history)
+        return history
+
+    # ------------------------------------------------------------------ phases
+    def _fit_input(self, data: Any, gbatch: int) -> tuple[Any, Any, dict[str, Any]]:
+        if isinstance(data, tuple):
+            return self.model, data[0], {"y": data[1], "batch_size": gbatch, "shuffle": True}
+        return self.model, data, {}
+
+    def _features(
+        self, extractor: Any, ds: Any, source: Any, mode: str, directory: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        t0 = time.perf_counter()
+        cache = key = None
+        if mode == "disk":
+            cache = FeatureCache(directory or self.run.file("cache"))  # type: ignore[union-attr]
+            key = self._feature_key(source)
+            hit = cache.load(key) if key else None
+            if hit is not None:
+                self.log(
+                    f"feature cache: loaded {len(hit[1])} feature vectors from {cache.path(key)}"
+                )
+                return hit
+        with self._scope():
+            feats = extract_features(extractor, ds, verbose=1 if self.verbose == 1 else 0)
+        self.log(
+            f"feature cache: backbone ran once over {len(feats[1])} images "
+            f"in {time.perf_counter() - t0:.1f}s"
+        )
+        if cache is not None and key:
+            cache.save(key, *feats)
+        return feats
+
+    def _feature_key(self, source: Any) -> str | None:
+        if not isinstance(source, Manifest):
+            return None
+        from fracturenet.models import backbone_of
+
+        weights = [np.asarray(w).ravel()[:16].tolist() for w in self.model.weights[:2]]
+        return cache_key(
+            files=file_fingerprint(source.paths),
+            input_shape=self.model.input_shape,
+            weights=weights,
+            policy=self.model.dtype_policy.name,
+        )
+
+    def _restore_optimizer(self, active: Any, state: dict[str, Any] | None, phase: str) -> None:
+        if state and state.get("phase") == phase and state.get("optimizer_values"):
+            ok = restore_optimizer(
+                active.optimizer, active.trainable_variables, state["optimizer_values"]
+            )
+            self.log(
+                "resume: optimizer state restored"
+                if ok
+                else "resume: optimizer state did not fit; starting it fresh"
+            )
+
+    def _run_phase(
+        self,
+        active: Any,
+        phase: str,
+        x: Any,
+        fit_kw: dict[str, Any],
+        val: Any,
+        start: int,
+        stop: int,
+        class_weight: Any,
+        patience: int | None,
+        history: TrainingHistory,
+    ) -> None:
+        callback = EpochCallback(self, phase, history, patience)
+        with self._scope():
+            active.fit(
+                x,
+                validation_data=val,
+                epochs=stop,
+                initial_epoch=start,
+                class_weight=class_weight,
+                callbacks=[callback],
+                verbose=1 if self.verbose == 1 else 0,
+                **fit_kw,
+            )
+
+    def _class_weight(self, class_weight: Any, train: Any) -> dict[int, float] | None:
+        if class_weight is None or isinstance(class_weight, dict):
+            return class_weight
+        if class_weight != "balanced":
+            raise ValueError(
+                "Argument `class_weight` must be 'balanced', a dict or None. "
+                f"Received: class_weight={class_weight!r}"
+            )
+        if isinstance(train, Manifest):
+            labels = np.asarray(train.labels)
+        elif isinstance(train, tuple):
+            labels = np.asarray(train[1]).reshape(-1)
+        else:
+            labels = np.concatenate([np.asarray(b[1]).reshape(-1) for b in train])
+        classes, counts = np.unique(labels.astype(int), return_counts=True)
+        return {int(c): float(len(labels) / (len(classes) * n)) for c, n in zip(classes, counts)}
+
+    # ------------------------------------------------------------------ run files
+    def _start_run(self, config: dict[str, Any], history: TrainingHistory) -> dict[str, Any] | None:
+        if self.run is None:
+            return None
+        state = load_checkpoint(self.run.checkpoints, self.model) if self.resume else None
+        if state:
+            history.rows = list(state.get("history", []))
+            history.best_epoch = state.get("best_epoch")
+            history.best_value = state.get("best_value")
+            self.log(f"resume: continuing {self.run.path} after epoch {state['epoch']}")
+        else:
+            self.run.write_json(
+                "config.json",
+                {
+                    "model": self.model_config.to_dict()
+                    if self.model_config
+                    else {"name": self.model.name, "input_shape": list(self.model.input_shape[1:])},
+                    "fit": config,
+                    "class_names": list(self.class_names or []),
+                },
+            )
+        self.run.write_json("environment.json", _environment(self.plan, self.hardware, self.seed))
+        return state
+
+    def _finish(self, history: TrainingHistory) -> None:
+        best = self.run.checkpoints / "best.weights.h5" if self.run else None
+        if best is not None and best.exists():
+            _load_weights_quietly(self.model, best)
+            self.log(
+                f"restored the best weights: epoch {history.best_epoch} "
+                f"({history.monitor}={history.best_value:.4f})"
+            )
+        elif self.best_weights_in_memory is not None:
+            self.model.set_weights(self.best_weights_in_memory)
+            self.log(
+                f"restored the best weights: epoch {history.best_epoch} "
+                f"({history.monitor}={history.best_value:.4f})"
+            )
+        if self.run is None:
+            return
+        self.run.write_history(history.rows)
+        plot_history(history, self.run.file("training_curves.png"))
+        from fracturenet.models import save_model
+
+        save_model(
+            self.model,
+            self.run.file("model.keras"),
+            overwrite=True,
+            class_names=list(self.class_names or []),
+            training=history.to_dict(),
+        )
+        self.log(f"saved {self.run.file('model.keras')}")
+
+
+def locals_for_config(values: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-friendly fit arguments recorded in ``config.json``."""
+    keys = (
+        "epochs",
+        "fine_tune_epochs",
+        "unfreeze",
+        "lr",
+        "fine_tune_lr",
+        "class_weight",
+        "early_stopping",
+        "monitor",
+        "feature_cache",
+        "batch_size",
+        "augment",
+    )
+    out = {}
+    for k in keys:
+        v = values.get(k)
+        out[k] = v if isinstance(v, (int, float, str, type(None), dict)) else repr(v)
+    return out
+
+
+def _builder(model: Any) -> Callable[[], Any]:
+    if isinstance(model, ModelConfig):
+        from fracturenet.models import build_classifier
+
+        cfg = model
+        return lambda: build_classifier(
+            cfg.backbone,
+            num_classes=cfg.num_classes,
+            input_shape=tuple(cfg.input_shape),
+            weights=cfg.weights,
+            pooling=cfg.pooling,
+            dropout=cfg.dropout,
+            dense_units=cfg.dense_units,
+        )
+    if callable(model):
+        return model
+    raise TypeError(
+        "Argument `model` must be a keras.Model, a ModelConfig or a callable that "
+        f"returns a keras.Model. Received: model={type(model).__name__}"
+    )
+
+
+def _load_weights_quietly(model: Any, path: Any) -> None:
+    """Loads weights; the optimizer-variable mismatch warning does not apply to weight files."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(str(path))

@@ -35,8 +35,13 @@ def test_build_is_flat_with_named_layers(model_cache, backbone):
     assert all(isinstance(lyr, keras.Sequential) for lyr in nested), nested
     assert len(model.layers) > 15
     names = [layer.name for layer in model.layers]
-    for required in ("preprocessing", "backbone_features", "head_pool", "head_dropout",
-                     "predictions"):
+    for required in (
+        "preprocessing",
+        "backbone_features",
+        "head_pool",
+        "head_dropout",
+        "predictions",
+    ):
         assert required in names
     assert names[-1] == "predictions"
     assert model.get_layer("predictions").dtype_policy.compute_dtype == "float32"
@@ -66,8 +71,10 @@ def test_save_load_round_trip_gives_identical_predictions(model_cache, backbone,
     path = tmp_path / f"{backbone}.keras"
     save_model(model, path, class_names=["a", "b", "c"])
     loaded = load_model(path)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=False)),
-                                  keras.ops.convert_to_numpy(loaded(x, training=False)))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model(x, training=False)),
+        keras.ops.convert_to_numpy(loaded(x, training=False)),
+    )
     assert backbone_of(loaded) == backbone
     assert read_metadata(path)["class_names"] == ["a", "b", "c"]
     assert [lyr.name for lyr in loaded.layers] == [lyr.name for lyr in model.layers]
@@ -82,9 +89,12 @@ def test_freezing_policies_change_exactly_the_expected_weights(model_cache, back
     model = model_cache(backbone)
     spec = get_backbone(backbone)
     layers = backbone_layers(model)
-    head = {id(w) for name in ("head_dense", "predictions")
-            if name in [lyr.name for lyr in model.layers]
-            for w in model.get_layer(name).trainable_weights}
+    head = {
+        id(w)
+        for name in ("head_dense", "predictions")
+        if name in [lyr.name for lyr in model.layers]
+        for w in model.get_layer(name).trainable_weights
+    }
     non_bn = set()  # what Keras itself calls trainable once each non-BN layer is unfrozen
     for lyr in layers:
         if not isinstance(lyr, keras.layers.BatchNormalization):
@@ -105,15 +115,24 @@ def test_freezing_policies_change_exactly_the_expected_weights(model_cache, back
             assert head <= _trainable_ids(model) <= head | non_bn
         assert counts[0] == len(head)
         assert counts[-1] == len(head | non_bn), "blocks do not cover the whole backbone"
-        assert all(a < b for a, b in zip(counts, counts[1:])), f"empty block: {counts}"
+        assert all(a < b for a, b in zip(counts, counts[1:], strict=False)), (
+            f"empty block: {counts}"
+        )
         # Unfreezing from a named layer trains exactly that layer and everything above it.
         names = [lyr.name for lyr in layers]
-        pivot = next(lyr for lyr in layers[len(layers) // 2:]
-                     if lyr.trainable_weights or (lyr.weights and not isinstance(
-                         lyr, keras.layers.BatchNormalization)))
+        pivot = next(
+            lyr
+            for lyr in layers[len(layers) // 2 :]
+            if lyr.trainable_weights
+            or (lyr.weights and not isinstance(lyr, keras.layers.BatchNormalization))
+        )
         set_trainable(model, pivot.name)
-        above = {id(w) for lyr in layers[names.index(pivot.name):]
-                 for w in lyr.weights if id(w) in non_bn}
+        above = {
+            id(w)
+            for lyr in layers[names.index(pivot.name) :]
+            for w in lyr.weights
+            if id(w) in non_bn
+        }
         assert _trainable_ids(model) == head | above
     finally:
         set_trainable(model, "none")

@@ -40,8 +40,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_args(spec, num_classes, input_shape, weights, pooling, dropout, dense_units,
-                freeze, binary, name) -> tuple[int, int, int]:
+def _check_args(
+    spec, num_classes, input_shape, weights, pooling, dropout, dense_units, freeze, binary, name
+) -> tuple[int, int, int]:
     if not isinstance(binary, bool):
         raise ValueError(f"Argument `binary` must be True or False. Received: binary={binary!r}")
     if binary and num_classes != 2:
@@ -54,8 +55,12 @@ def _check_args(spec, num_classes, input_shape, weights, pooling, dropout, dense
             f"Argument `num_classes` must be an int >= 2. Received: num_classes={num_classes!r}"
         )
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if shape is None or len(shape) != 3 or not all(_is_int(d) for d in shape) \
-            or shape[2] not in (1, 3):
+    if (
+        shape is None
+        or len(shape) != 3
+        or not all(_is_int(d) for d in shape)
+        or shape[2] not in (1, 3)
+    ):
         raise ValueError(
             "Argument `input_shape` must be (height, width, channels) with int sides and 1 or "
             f"3 channels. Received: input_shape={input_shape!r}"
@@ -80,8 +85,11 @@ def _check_args(spec, num_classes, input_shape, weights, pooling, dropout, dense
         raise ValueError(
             f"Argument `pooling` must be one of {list(POOLINGS)}. Received: pooling={pooling!r}"
         )
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-            or not 0.0 <= dropout < 1.0:
+    if (
+        isinstance(dropout, bool)
+        or not isinstance(dropout, (int, float))
+        or not 0.0 <= dropout < 1.0
+    ):
         raise ValueError(
             f"Argument `dropout` must be a float in [0, 1). Received: dropout={dropout!r}"
         )
@@ -93,7 +101,9 @@ def _check_args(spec, num_classes, input_shape, weights, pooling, dropout, dense
     if not isinstance(freeze, bool):
         raise ValueError(f"Argument `freeze` must be True or False. Received: freeze={freeze!r}")
     if name is not None and (not isinstance(name, str) or not name):
-        raise ValueError(f"Argument `name` must be None or a non-empty string. Received: name={name!r}")
+        raise ValueError(
+            f"Argument `name` must be None or a non-empty string. Received: name={name!r}"
+        )
     return shape  # type: ignore[return-value]
 
 
@@ -154,8 +164,9 @@ def build_classifier(
         ((None, 1), 'caffe')
     """
     spec = get_backbone(backbone)
-    shape = _check_args(spec, num_classes, input_shape, weights, pooling, dropout,
-                        dense_units, freeze, binary, name)
+    shape = _check_args(
+        spec, num_classes, input_shape, weights, pooling, dropout, dense_units, freeze, binary, name
+    )
     if weights not in (None, "imagenet") and not Path(weights).is_file():
         raise WeightsUnavailableError(
             f"Weights file {str(weights)!r} does not exist. Pass an existing .h5 or "
@@ -165,20 +176,31 @@ def build_classifier(
 
     inputs = keras.Input(shape=shape, dtype="float32", name="image")
     x = GrayscaleToRGB(name=RGB_LAYER)(inputs) if shape[2] == 1 else inputs
-    x = BackbonePreprocessing(backbone=spec.name, mode=spec.preprocessing,
-                              name=PREPROCESSING_LAYER)(x)
-    base = spec.constructor(include_top=False, weights=constructor_weights, input_tensor=x,
-                            **dict(spec.constructor_kwargs))
+    x = BackbonePreprocessing(
+        backbone=spec.name, mode=spec.preprocessing, name=PREPROCESSING_LAYER
+    )(x)
+    base = spec.constructor(
+        include_top=False,
+        weights=constructor_weights,
+        input_tensor=x,
+        **dict(spec.constructor_kwargs),
+    )
     features = keras.layers.Identity(name=FEATURES_LAYER)(base.output)
-    pool = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D,
-            "flatten": keras.layers.Flatten}[pooling]
+    pool = {
+        "avg": keras.layers.GlobalAveragePooling2D,
+        "max": keras.layers.GlobalMaxPooling2D,
+        "flatten": keras.layers.Flatten,
+    }[pooling]
     y = pool(name="head_pool")(features)
     y = keras.layers.Dropout(dropout, name="head_dropout")(y)
     if dense_units is not None:
         y = keras.layers.Dense(dense_units, activation="relu", name="head_dense")(y)
-    outputs = keras.layers.Dense(1 if binary else num_classes,
-                                 activation="sigmoid" if binary else "softmax",
-                                 dtype="float32", name="predictions")(y)
+    outputs = keras.layers.Dense(
+        1 if binary else num_classes,
+        activation="sigmoid" if binary else "softmax",
+        dtype="float32",
+        name="predictions",
+    )(y)
     model = keras.Model(inputs, outputs, name=name or f"{spec.name}_classifier")
     if weights not in (None, "imagenet"):
         load_weights_by_name(model, weights, layers=backbone_layers(model))

@@ -49,8 +49,11 @@ def block_start_index(model: keras.Model, top_blocks: int) -> int:
     spec = get_backbone(backbone_of(model))
     layers = backbone_layers(model)
     count = len(spec.blocks)
-    if isinstance(top_blocks, bool) or not isinstance(top_blocks, int) \
-            or not 0 <= top_blocks <= count:
+    if (
+        isinstance(top_blocks, bool)
+        or not isinstance(top_blocks, int)
+        or not 0 <= top_blocks <= count
+    ):
         raise ValueError(
             f"Argument `policy` as a number of top blocks must be an int from 0 to {count} for "
             f"backbone {spec.name!r}. Received: policy={top_blocks!r}"

@@ -42,7 +42,10 @@ FORMAT_VERSION = "1.0"
 
 
 def save_model(
-    model: keras.Model, path: str | os.PathLike[str], *, overwrite: bool = False,
+    model: keras.Model,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
     **metadata: Any,
 ) -> None:
     """Saves a classifier to a ``.keras`` file with fracturenet metadata, atomically.
@@ -77,9 +80,7 @@ def save_model(
     """
     target = Path(path)
     if target.suffix != ".keras":
-        raise ValueError(
-            f"Argument `path` must end in '.keras'. Received: path={str(path)!r}"
-        )
+        raise ValueError(f"Argument `path` must end in '.keras'. Received: path={str(path)!r}")
     if target.exists() and not overwrite:
         raise FileExistsError(
             f"{str(target)!r} already exists; pass overwrite=True to replace it. "

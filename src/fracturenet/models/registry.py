@@ -142,9 +142,7 @@ def register_backbone(spec: BackboneSpec) -> BackboneSpec:
         >>> # register_backbone(custom) would now make build_classifier("my_vgg16") work
     """
     if not isinstance(spec, BackboneSpec):
-        raise ValueError(
-            f"Argument `spec` must be a BackboneSpec. Received: spec={spec!r}"
-        )
+        raise ValueError(f"Argument `spec` must be a BackboneSpec. Received: spec={spec!r}")
     _ensure_builtins()
     if spec.name in _REGISTRY:
         raise ValueError(

@@ -129,13 +129,19 @@ def _resolve_imagenet_weights(spec: BackboneSpec) -> str:
     if target.is_file():
         return str(target)
     if not _host_reachable(spec.weights_url):
-        raise _unavailable(spec, target, f"{spec.weights_file} is not cached and "
-                           f"{urlparse(spec.weights_url).hostname} cannot be reached")
+        raise _unavailable(
+            spec,
+            target,
+            f"{spec.weights_file} is not cached and "
+            f"{urlparse(spec.weights_url).hostname} cannot be reached",
+        )
     import keras
 
     try:
         return keras.utils.get_file(
-            spec.weights_file, spec.weights_url, cache_dir=str(target.parent.parent),
+            spec.weights_file,
+            spec.weights_url,
+            cache_dir=str(target.parent.parent),
             cache_subdir="models",
         )
     except Exception as err:  # network errors come in many types; all mean "unavailable"
@@ -188,8 +194,10 @@ def _read_file(path: Path, layers: list[Any]) -> tuple[str, dict[str, list[Any]]
             for raw in group.attrs["layer_names"]:
                 lname = raw.decode() if isinstance(raw, bytes) else str(raw)
                 g = group[lname]
-                names = [n.decode() if isinstance(n, bytes) else n
-                         for n in g.attrs.get("weight_names", [])]
+                names = [
+                    n.decode() if isinstance(n, bytes) else n
+                    for n in g.attrs.get("weight_names", [])
+                ]
                 if names:
                     arrays[lname] = [g[n][()] for n in names]
             return "name", arrays
@@ -263,7 +271,10 @@ def load_weights_by_name(
             plan.append((layer, values))
     used = set(matched) | set(mismatched)
     report = WeightsReport(
-        path=str(file), mode=mode, matched=tuple(matched), unmatched=tuple(unmatched),
+        path=str(file),
+        mode=mode,
+        matched=tuple(matched),
+        unmatched=tuple(unmatched),
         shape_mismatched=tuple(mismatched),
         unused=tuple(k for k in arrays if k not in used),
     )
@@ -275,6 +286,6 @@ def load_weights_by_name(
             f"Pass a weights file made for this backbone. Received: weights={str(path)!r}"
         )
     for layer, values in plan:
-        for variable, value in zip(layer.weights, values):
+        for variable, value in zip(layer.weights, values, strict=True):
             variable.assign(value)
     return report

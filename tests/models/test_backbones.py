@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import keras
 import numpy as np
 import pytest
@@ -23,9 +25,22 @@ HEAVY = {"resnet101", "efficientnetv2s", "convnext_tiny", "densenet121", "incept
 PARAMS = [pytest.param(b, marks=pytest.mark.slow) if b in HEAVY else b for b in BACKBONES]
 
 
-@pytest.mark.parametrize("backbone", PARAMS)
-def test_build_is_flat_with_named_layers(model_cache, backbone):
-    model = model_cache(backbone)
+@pytest.fixture(scope="module", params=PARAMS)
+def built(request):
+    """(backbone, model): pytest runs all tests of one backbone, then frees its model."""
+    from fracturenet.models import build_classifier
+
+    size = tiny_size(request.param)
+    model = build_classifier(
+        request.param, num_classes=3, input_shape=(size, size, 3), weights=None
+    )
+    yield request.param, model
+    del model
+    gc.collect()
+
+
+def test_build_is_flat_with_named_layers(built):
+    backbone, model = built
     size = tiny_size(backbone)
     assert model.output_shape == (None, 3)
     assert model.input_shape == (None, size, size, 3)
@@ -53,9 +68,8 @@ def test_build_is_flat_with_named_layers(model_cache, backbone):
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("backbone", PARAMS)
-def test_cam_layer_is_a_4d_feature_map_of_the_backbone(model_cache, backbone):
-    model = model_cache(backbone)
+def test_cam_layer_is_a_4d_feature_map_of_the_backbone(built):
+    backbone, model = built
     spec = get_backbone(backbone)
     layer = model.get_layer(spec.cam_layer)
     assert len(layer.output.shape) == 4
@@ -64,9 +78,8 @@ def test_cam_layer_is_a_4d_feature_map_of_the_backbone(model_cache, backbone):
     assert spec.cam_layer in inner or spec.cam_layer == "backbone_features"
 
 
-@pytest.mark.parametrize("backbone", PARAMS)
-def test_save_load_round_trip_gives_identical_predictions(model_cache, backbone, tmp_path):
-    model = model_cache(backbone)
+def test_save_load_round_trip_gives_identical_predictions(built, tmp_path):
+    backbone, model = built
     x = pixels(tiny_size(backbone), seed=1)
     path = tmp_path / f"{backbone}.keras"
     save_model(model, path, class_names=["a", "b", "c"])
@@ -84,9 +97,8 @@ def _trainable_ids(model) -> set[int]:
     return {id(w) for w in model.trainable_weights}
 
 
-@pytest.mark.parametrize("backbone", PARAMS)
-def test_freezing_policies_change_exactly_the_expected_weights(model_cache, backbone):
-    model = model_cache(backbone)
+def test_freezing_policies_change_exactly_the_expected_weights(built):
+    backbone, model = built
     spec = get_backbone(backbone)
     layers = backbone_layers(model)
     head = {

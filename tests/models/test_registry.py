@@ -125,6 +125,7 @@ class _Captured(Exception):
     pass
 
 
+@pytest.mark.filterwarnings("ignore:`input_shape` is undefined or non-square:UserWarning")
 @pytest.mark.parametrize("backbone", COMPUTED)
 def test_spec_weights_file_is_the_one_keras_downloads(backbone, monkeypatch):
     """Keras builds these names at run time: intercept its download call to compare."""

@@ -1,3 +1,55 @@
-"""fracturenet.models."""
+"""fracturenet.models: backbone registry, ``build_classifier``, weights, fine-tuning, I/O.
 
-__all__: list[str] = []
+Example:
+    >>> from fracturenet.models import build_classifier, get_backbone
+    >>> spec = get_backbone("densenet121")
+    >>> model = build_classifier("densenet121", num_classes=3, input_shape=(32, 32, 3),
+    ...                          weights=None)
+    >>> len(model.get_layer(spec.cam_layer).output.shape)
+    4
+"""
+
+from fracturenet.models.factory import POOLINGS, build_classifier, split_feature_extractor
+from fracturenet.models.finetune import block_start_index, set_trainable, trainable_summary
+from fracturenet.models.io import load_model, read_metadata, save_model
+from fracturenet.models.layout import HEAD_LAYERS, backbone_layers, backbone_of
+from fracturenet.models.preprocessing import BackbonePreprocessing, GrayscaleToRGB
+from fracturenet.models.registry import (
+    PREPROCESSING_MODES,
+    BackboneSpec,
+    get_backbone,
+    list_backbones,
+    register_backbone,
+)
+from fracturenet.models.weights import (
+    WeightsReport,
+    imagenet_weights_cached,
+    imagenet_weights_path,
+    load_weights_by_name,
+)
+
+__all__ = [
+    "HEAD_LAYERS",
+    "POOLINGS",
+    "PREPROCESSING_MODES",
+    "BackbonePreprocessing",
+    "BackboneSpec",
+    "GrayscaleToRGB",
+    "WeightsReport",
+    "backbone_layers",
+    "backbone_of",
+    "block_start_index",
+    "build_classifier",
+    "get_backbone",
+    "imagenet_weights_cached",
+    "imagenet_weights_path",
+    "list_backbones",
+    "load_model",
+    "load_weights_by_name",
+    "read_metadata",
+    "register_backbone",
+    "save_model",
+    "set_trainable",
+    "split_feature_extractor",
+    "trainable_summary",
+]

@@ -1,0 +1,217 @@
+"""Saving and loading classifiers as ``.keras`` files with embedded fracturenet metadata.
+
+The metadata (class names, backbone, input shape, preprocessing, training config, versions)
+is stored as an extra ``fracturenet.json`` entry inside the ``.keras`` zip, so the model
+and what it means travel as one file.
+
+Example:
+    >>> import os, tempfile
+    >>> from fracturenet.models import build_classifier, load_model, read_metadata, save_model
+    >>> m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    >>> save_model(m, path, class_names=["normal", "fracture"])
+    >>> read_metadata(path)["class_names"], read_metadata(path)["backbone"]
+    (['normal', 'fracture'], 'vgg16')
+    >>> load_model(path).output_shape
+    (None, 2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from fracturenet._version import __version__
+from fracturenet.exceptions import ModelFormatError
+from fracturenet.models import preprocessing as _preprocessing  # noqa: F401  (registers layers)
+from fracturenet.models.layout import backbone_of
+
+__all__ = ["METADATA_ENTRY", "FORMAT_VERSION", "load_model", "read_metadata", "save_model"]
+
+#: Name of the metadata entry inside the ``.keras`` zip.
+METADATA_ENTRY = "fracturenet.json"
+#: ``major.minor`` of the metadata layout; files with a newer major are refused.
+FORMAT_VERSION = "1.0"
+
+
+def save_model(
+    model: keras.Model,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    **metadata: Any,
+) -> None:
+    """Saves a classifier to a ``.keras`` file with fracturenet metadata, atomically.
+
+    The file is written to a temporary name in the same folder and moved into place, so
+    an interrupted save never leaves a half-written model behind.
+
+    Args:
+        model: A model from ``build_classifier`` (or ``load_model``).
+        path: Destination ending in ``.keras``.
+        overwrite: Replace an existing file. Defaults to `False`.
+        **metadata: JSON-serialisable extras, e.g. ``class_names=[...]``,
+            ``training_config={...}``. ``backbone``, ``input_shape``, ``preprocessing``,
+            ``num_outputs``, ``fracturenet_version``, ``keras_version`` and
+            ``format_version`` are filled in automatically.
+
+    Raises:
+        ValueError: If ``path`` does not end in ``.keras`` or metadata is not JSON-able.
+        FileExistsError: If ``path`` exists and ``overwrite`` is False.
+        ModelFormatError: If the model was not built by ``build_classifier``.
+
+    Example:
+        >>> import os, tempfile
+        >>> from fracturenet.models import build_classifier, save_model
+        >>> m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        >>> save_model(m, path)
+        >>> save_model(m, path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        FileExistsError: ... already exists; pass overwrite=True to replace it. ...
+    """
+    target = Path(path)
+    if target.suffix != ".keras":
+        raise ValueError(f"Argument `path` must end in '.keras'. Received: path={str(path)!r}")
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"{str(target)!r} already exists; pass overwrite=True to replace it. "
+            f"Received: path={str(path)!r}, overwrite=False"
+        )
+    preprocessing = model.get_layer("preprocessing").get_config()
+    info = {
+        "format_version": FORMAT_VERSION,
+        "fracturenet_version": __version__,
+        "keras_version": keras.__version__,
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "backbone": backbone_of(model),
+        "preprocessing": preprocessing["mode"],
+        "input_shape": list(model.input_shape[1:]),
+        "num_outputs": int(model.output_shape[-1]),
+    }
+    clash = sorted(set(metadata) & set(info))
+    if clash:
+        raise ValueError(
+            f"Metadata keys {clash} are filled in automatically; leave them out. "
+            f"Received: {dict((k, metadata[k]) for k in clash)}"
+        )
+    info.update(metadata)
+    try:
+        text = json.dumps(info, indent=2, sort_keys=True)
+    except TypeError as err:
+        raise ValueError(
+            f"Metadata must be JSON-serialisable ({err}). Received: metadata keys "
+            f"{sorted(metadata)}"
+        ) from err
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{target.stem}.", dir=target.parent)
+    os.close(fd)
+    try:
+        model.save(tmp, overwrite=True)
+        with zipfile.ZipFile(tmp, "a") as archive:
+            archive.writestr(METADATA_ENTRY, text)
+        if overwrite:
+            os.replace(tmp, target)
+        else:  # os.link fails if the target appeared meanwhile: no silent clobbering
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise FileExistsError(
+                    f"{str(target)!r} already exists; pass overwrite=True to replace it. "
+                    f"Received: path={str(path)!r}, overwrite=False"
+                ) from None
+            except OSError:  # filesystems without hard links
+                os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Reads the fracturenet metadata of a saved model without loading the model.
+
+    Args:
+        path: A ``.keras`` file written by :func:`save_model`.
+
+    Returns:
+        The metadata dictionary.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ModelFormatError: If it is not a ``.keras`` zip, has no fracturenet metadata or
+            was written by a newer, incompatible metadata format.
+
+    Example:
+        >>> from fracturenet.models import read_metadata
+        >>> read_metadata("missing.keras")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: Model file 'missing.keras' does not exist. ...
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"Model file {str(file)!r} does not exist. Pass a .keras file written by "
+            f"fracturenet.models.save_model. Received: path={str(path)!r}"
+        )
+    try:
+        with zipfile.ZipFile(file) as archive:
+            if METADATA_ENTRY not in archive.namelist():
+                raise ModelFormatError(
+                    f"{str(file)!r} has no fracturenet metadata ({METADATA_ENTRY}); it was not "
+                    "saved with fracturenet.models.save_model. Load it with "
+                    "keras.saving.load_model and re-save it with save_model(model, path, "
+                    f"class_names=[...]). Received: path={str(path)!r}"
+                )
+            info = json.loads(archive.read(METADATA_ENTRY))
+    except (zipfile.BadZipFile, json.JSONDecodeError) as err:
+        raise ModelFormatError(
+            f"{str(file)!r} is not a readable .keras model file ({err}). "
+            f"Received: path={str(path)!r}"
+        ) from err
+    found = str(info.get("format_version", ""))
+    try:
+        major = int(found.split(".")[0])
+    except ValueError:
+        major = None
+    if major is None or major > int(FORMAT_VERSION.split(".")[0]):
+        raise ModelFormatError(
+            f"{str(file)!r} was saved with metadata format {found or 'unknown'!r} by "
+            f"fracturenet {info.get('fracturenet_version', 'unknown')}, which this fracturenet "
+            f"({__version__}, format {FORMAT_VERSION}) cannot read. Upgrade fracturenet "
+            f"(pip install -U fracturenet). Received: path={str(path)!r}"
+        )
+    return info
+
+
+def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> keras.Model:
+    """Loads a classifier saved by :func:`save_model`, with ``safe_mode=True``.
+
+    Args:
+        path: A ``.keras`` file written by :func:`save_model`.
+        compile: Restore the optimizer and loss too. Defaults to `False`.
+
+    Returns:
+        The model. Use :func:`read_metadata` for class names and the rest.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ModelFormatError: If the metadata is missing or from an incompatible version.
+
+    Example:
+        >>> from fracturenet.models import load_model
+        >>> load_model("missing.keras")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: Model file 'missing.keras' does not exist. ...
+    """
+    read_metadata(path)
+    return keras.saving.load_model(str(path), compile=compile, safe_mode=True)

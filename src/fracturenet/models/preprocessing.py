@@ -1,0 +1,111 @@
+"""Serialisable layers that put a backbone's input preprocessing inside the model.
+
+Models built by :func:`fracturenet.models.build_classifier` take raw pixel values (0-255,
+RGB or single-channel). These layers do the rest, so a saved model needs no separate
+preprocessing code and loads with ``safe_mode=True`` (no ``Lambda`` layers).
+
+Example:
+    >>> import numpy as np
+    >>> from fracturenet.models import BackbonePreprocessing
+    >>> layer = BackbonePreprocessing(backbone="xception", mode="tf")
+    >>> np.asarray(layer(np.array([[[[0.0, 127.5, 255.0]]]]))).tolist()
+    [[[[-1.0, 0.0, 1.0]]]]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from fracturenet.models.registry import PREPROCESSING_MODES
+
+__all__ = ["BackbonePreprocessing", "GrayscaleToRGB"]
+
+_IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
+_IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+@keras.saving.register_keras_serializable(package="fracturenet")
+class BackbonePreprocessing(keras.layers.Layer):
+    """Scales raw 0-255 RGB pixels the way a backbone's ImageNet weights expect.
+
+    The modes match ``keras.applications.imagenet_utils.preprocess_input``: ``"caffe"``
+    flips RGB to BGR and subtracts the ImageNet mean, ``"torch"`` scales to 0-1 and
+    standardises with the ImageNet mean and std, ``"tf"`` scales to -1..1 and ``"none"``
+    passes pixels through (for backbones that rescale inside the Keras model).
+
+    Args:
+        backbone: Name of the backbone this layer feeds (kept in the config so a loaded
+            model knows its backbone).
+        mode: One of ``"caffe"``, ``"torch"``, ``"tf"``, ``"none"``.
+        **kwargs: Standard layer arguments (``name``, ``dtype`` ...).
+
+    Raises:
+        ValueError: If ``mode`` is unknown or ``backbone`` is not a non-empty string.
+
+    Example:
+        >>> from fracturenet.models import BackbonePreprocessing
+        >>> BackbonePreprocessing(backbone="vgg16", mode="caffe").get_config()["mode"]
+        'caffe'
+    """
+
+    def __init__(self, backbone: str, mode: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in PREPROCESSING_MODES:
+            raise ValueError(
+                f"Argument `mode` must be one of {list(PREPROCESSING_MODES)}. "
+                f"Received: mode={mode!r}"
+            )
+        if not isinstance(backbone, str) or not backbone:
+            raise ValueError(
+                f"Argument `backbone` must be a non-empty string. Received: backbone={backbone!r}"
+            )
+        self.backbone = backbone
+        self.mode = mode
+
+    def call(self, inputs: Any) -> Any:
+        x = ops.cast(inputs, self.compute_dtype)
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        if self.mode == "torch":
+            mean = ops.convert_to_tensor(_IMAGENET_MEAN_RGB, dtype=self.compute_dtype)
+            std = ops.convert_to_tensor(_IMAGENET_STD_RGB, dtype=self.compute_dtype)
+            return (x / 255.0 - mean) / std
+        if self.mode == "caffe":
+            mean = ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=self.compute_dtype)
+            return ops.flip(x, axis=-1) - mean
+        return x
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"backbone": self.backbone, "mode": self.mode})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="fracturenet")
+class GrayscaleToRGB(keras.layers.Layer):
+    """Repeats a single-channel image to three channels (identity for 3 channels).
+
+    Args:
+        **kwargs: Standard layer arguments (``name``, ``dtype`` ...).
+
+    Example:
+        >>> import numpy as np
+        >>> from fracturenet.models import GrayscaleToRGB
+        >>> tuple(GrayscaleToRGB()(np.zeros((2, 8, 8, 1))).shape)
+        (2, 8, 8, 3)
+    """
+
+    def call(self, inputs: Any) -> Any:
+        if inputs.shape[-1] == 3:
+            return inputs
+        return ops.repeat(inputs, 3, axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*tuple(input_shape)[:-1], 3)

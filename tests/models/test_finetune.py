@@ -1,0 +1,61 @@
+"""Exact fine-tuning expectations on VGG16 and ResNet50, and bad policies."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from fracturenet.models import build_classifier, set_trainable, trainable_summary
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return build_classifier(
+        "vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, dense_units=8
+    )
+
+
+def _trainable_layers(model):
+    return trainable_summary(model)["trainable_layers"]
+
+
+def test_vgg16_policies_by_layer_name(vgg):
+    set_trainable(vgg, "none")
+    assert _trainable_layers(vgg) == ["head_dense", "predictions"]
+    set_trainable(vgg, 1)
+    assert _trainable_layers(vgg) == [
+        "block5_conv1",
+        "block5_conv2",
+        "block5_conv3",
+        "head_dense",
+        "predictions",
+    ]
+    set_trainable(vgg, 2)
+    assert _trainable_layers(vgg)[:3] == ["block4_conv1", "block4_conv2", "block4_conv3"]
+    set_trainable(vgg, "block5_conv2")
+    assert _trainable_layers(vgg) == ["block5_conv2", "block5_conv3", "head_dense", "predictions"]
+    set_trainable(vgg, "all")
+    summary = trainable_summary(vgg)
+    assert summary["non_trainable_params"] == 0
+    # VGG16 no-top has 14,714,688 parameters; head: 512*8+8 + 8*2+2
+    assert summary["trainable_params"] == 14_714_688 + 4104 + 18
+    set_trainable(vgg, "none")
+    assert trainable_summary(vgg)["trainable_params"] == 4104 + 18
+
+
+@pytest.mark.parametrize("policy", ["some", 6, -1, True, 1.5, "preprocessing", "predictions"])
+def test_invalid_policies_are_rejected(vgg, policy):
+    with pytest.raises(ValueError, match="Received: policy="):
+        set_trainable(vgg, policy)
+
+
+def test_batchnorm_stays_in_inference_mode_when_fine_tuning():
+    model = build_classifier(
+        "resnet50", num_classes=2, input_shape=(32, 32, 3), weights=None, freeze=False
+    )
+    bns = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)]
+    assert bns and not any(lyr.trainable for lyr in bns)
+    assert model.get_layer("conv1_conv").trainable
+    summary = trainable_summary(model)
+    assert summary["non_trainable_params"] > 0
+    assert summary["total_params"] == model.count_params()

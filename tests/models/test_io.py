@@ -1,0 +1,93 @@
+"""save_model / load_model / read_metadata: metadata, atomicity, refusal, bad files."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+from conftest import pixels
+
+from fracturenet.exceptions import ModelFormatError
+from fracturenet.models import build_classifier, load_model, read_metadata, save_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_classifier(
+        "vgg16", num_classes=2, input_shape=(32, 32, 1), weights=None, dense_units=4, binary=True
+    )
+
+
+def test_metadata_is_embedded_and_complete(model, tmp_path):
+    path = tmp_path / "m.keras"
+    save_model(
+        model, path, class_names=["normal", "fractured"], training_config={"epochs": 1, "lr": 1e-3}
+    )
+    info = read_metadata(path)
+    assert info["class_names"] == ["normal", "fractured"]
+    assert info["training_config"] == {"epochs": 1, "lr": 1e-3}
+    assert info["backbone"] == "vgg16" and info["preprocessing"] == "caffe"
+    assert info["input_shape"] == [32, 32, 1] and info["num_outputs"] == 1
+    assert info["format_version"] == "1.0" and "fracturenet_version" in info
+    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # no temp file left
+    loaded = load_model(path)
+    x = pixels(32, channels=1)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model(x)), keras.ops.convert_to_numpy(loaded(x))
+    )
+
+
+def test_refuses_to_overwrite_unless_asked(model, tmp_path):
+    path = tmp_path / "m.keras"
+    path.write_bytes(b"user data")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_model(model, path)
+    assert path.read_bytes() == b"user data"
+    save_model(model, path, overwrite=True, class_names=["a", "b"])
+    assert read_metadata(path)["class_names"] == ["a", "b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
+@pytest.mark.parametrize("bad", [{"backbone": "x"}, {"weird": object()}])
+def test_bad_metadata_is_rejected(model, tmp_path, bad):
+    with pytest.raises(ValueError, match="Received"):
+        save_model(model, tmp_path / "m.keras", **bad)
+    assert not list(tmp_path.iterdir())
+
+
+def test_wrong_suffix_is_rejected(model, tmp_path):
+    with pytest.raises(ValueError, match=r"must end in '.keras'"):
+        save_model(model, tmp_path / "m.h5")
+
+
+def test_plain_keras_file_without_metadata_is_a_clear_error(model, tmp_path):
+    path = tmp_path / "plain.keras"
+    model.save(path)
+    with pytest.raises(ModelFormatError, match="no fracturenet metadata"):
+        load_model(path)
+
+
+def test_newer_major_format_is_refused(model, tmp_path):
+    path = tmp_path / "future.keras"
+    save_model(model, path)
+    rewritten = tmp_path / "future2.keras"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(rewritten, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "fracturenet.json":
+                info = json.loads(data)
+                info.update(format_version="2.0", fracturenet_version="9.0.0")
+                data = json.dumps(info).encode()
+            dst.writestr(item, data)
+    with pytest.raises(ModelFormatError, match="format '2.0' by fracturenet 9.0.0"):
+        load_model(rewritten)
+
+
+def test_not_a_zip_is_a_clear_error(tmp_path):
+    path = tmp_path / "junk.keras"
+    path.write_text("not a model")
+    with pytest.raises(ModelFormatError, match="not a readable .keras"):
+        read_metadata(path)

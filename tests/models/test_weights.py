@@ -1,0 +1,121 @@
+"""Weights: files loaded by name/structure with a report, ImageNet cache, offline error."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from fracturenet.exceptions import WeightsMismatchError, WeightsUnavailableError
+from fracturenet.models import (
+    backbone_layers,
+    build_classifier,
+    get_backbone,
+    imagenet_weights_cached,
+    imagenet_weights_path,
+    load_weights_by_name,
+)
+
+
+def _plain(backbone: str, include_top: bool = False):
+    spec = get_backbone(backbone)
+    return spec.constructor(
+        include_top=include_top,
+        weights=None,
+        input_shape=(32, 32, 3),
+        **dict(spec.constructor_kwargs),
+    )
+
+
+def _assert_backbone_equals(model, reference):
+    # compared in order: auto-named layers (rescaling_1 ...) differ between two builds
+    ours = [lyr for lyr in backbone_layers(model) if lyr.weights]
+    theirs = [lyr for lyr in reference.layers if lyr.weights and lyr.name != "predictions"]
+    assert len(ours) == len(theirs) > 0
+    for mine, ref in zip(ours, theirs, strict=True):
+        for got, want in zip(mine.weights, ref.weights, strict=True):
+            np.testing.assert_array_equal(
+                keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want)
+            )
+
+
+@pytest.mark.parametrize("backbone", ["vgg16", "resnet50", "densenet121", "efficientnetb0"])
+def test_keras3_weights_file_loads_into_the_backbone(backbone, tmp_path):
+    reference = _plain(backbone)
+    path = tmp_path / f"{backbone}.weights.h5"
+    reference.save_weights(path)
+    model = build_classifier(backbone, num_classes=2, input_shape=(32, 32, 3), weights=path)
+    _assert_backbone_equals(model, reference)
+    report = load_weights_by_name(model, path, layers=backbone_layers(model))
+    assert report.mode == "structure" and report.matched_fraction == 1.0
+    assert not report.unmatched and not report.shape_mismatched
+
+
+def test_legacy_full_h5_loads_by_layer_name_and_skips_the_top(tmp_path):
+    """Like RadImageNet's files: a Keras 2-style .h5 of the backbone, here with its top."""
+    reference = _plain("resnet50", include_top=True)
+    path = tmp_path / "RadImageNet-ResNet50.h5"
+    reference.save(path)  # legacy HDF5 full-model format, keyed by layer name
+    model = build_classifier("resnet50", num_classes=2, input_shape=(32, 32, 1), weights=str(path))
+    _assert_backbone_equals(model, reference)
+    report = load_weights_by_name(model, path, layers=backbone_layers(model))
+    assert report.mode == "name"
+    assert len(report.matched) == len([lyr for lyr in backbone_layers(model) if lyr.weights])
+    assert "predictions" in report.unused  # the 1000-class top is ignored, not loaded
+
+
+def test_weights_of_another_backbone_are_an_error_and_change_nothing(tmp_path):
+    path = tmp_path / "resnet.weights.h5"
+    _plain("resnet50").save_weights(path)
+    model = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    before = [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
+    with pytest.raises(WeightsMismatchError, match=r"Only 0 of 13 layers"):
+        load_weights_by_name(model, path, layers=backbone_layers(model))
+    for old, new in zip(before, model.weights, strict=True):
+        np.testing.assert_array_equal(old, keras.ops.convert_to_numpy(new))
+    with pytest.raises(WeightsMismatchError, match="Received: weights="):
+        build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=path)
+
+
+def test_missing_weights_file_names_the_path(tmp_path):
+    missing = tmp_path / "nope.h5"
+    with pytest.raises(WeightsUnavailableError, match="nope.h5' does not exist"):
+        build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=missing)
+
+
+def test_offline_imagenet_error_names_file_source_and_destination(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("FRACTURENET_OFFLINE", "1")
+    spec = get_backbone("vgg16")
+    assert not imagenet_weights_cached("vgg16")
+    with pytest.raises(WeightsUnavailableError) as info:
+        build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3))
+    message = str(info.value)
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+    assert spec.weights_url in message
+    assert str(tmp_path / "models" / spec.weights_file) in message
+    assert "weights=" in message and "KERAS_HOME" in message
+    assert message.endswith("Received: weights='imagenet'")
+
+
+def test_unreachable_host_is_not_waited_on(tmp_path, monkeypatch):
+    from fracturenet.models import weights as weights_module
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("FRACTURENET_OFFLINE", raising=False)
+    monkeypatch.setattr(weights_module, "_host_reachable", lambda url: False)
+    with pytest.raises(WeightsUnavailableError, match="cannot be reached"):
+        build_classifier("resnet50", num_classes=2, input_shape=(32, 32, 3))
+
+
+def test_cached_imagenet_file_is_used_without_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("FRACTURENET_OFFLINE", "1")
+    reference = _plain("vgg16")
+    target = imagenet_weights_path("vgg16")
+    assert target == tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    target.parent.mkdir(parents=True)
+    reference.save(target)  # same legacy HDF5 layout as the file Keras downloads
+    assert imagenet_weights_cached("vgg16")
+    model = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3))
+    _assert_backbone_equals(model, reference)

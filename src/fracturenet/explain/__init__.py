@@ -4,15 +4,46 @@ The only subpackage that imports tf-keras-vis (lazily, inside functions: it chan
 environment on import).
 """
 
-from fracturenet.explain.cam import METHODS, Explanation, Explanations, explain
-from fracturenet.explain.scores import build_model_modifiers, build_score, head_kind
+from fracturenet.explain.cam import METHODS, explain
+from fracturenet.explain.compare import (
+    DEFAULT_METHODS,
+    MethodComparison,
+    MethodScore,
+    compare_methods,
+)
+from fracturenet.explain.faithfulness import (
+    BASELINES,
+    Faithfulness,
+    deletion_insertion,
+    heat_in_mask_ratio,
+    random_heatmaps,
+)
+from fracturenet.explain.folder import explain_to_folder, load_image
+from fracturenet.explain.inputs import fit_images
+from fracturenet.explain.overlay import overlay, save_explanation_grid
+from fracturenet.explain.results import Explanation, Explanations
+from fracturenet.explain.scores import build_score, head_kind, logits_model
 
 __all__ = [
+    "BASELINES",
+    "DEFAULT_METHODS",
     "METHODS",
     "Explanation",
     "Explanations",
-    "explain",
-    "head_kind",
+    "Faithfulness",
+    "MethodComparison",
+    "MethodScore",
     "build_score",
-    "build_model_modifiers",
+    "compare_methods",
+    "deletion_insertion",
+    "explain",
+    "explain_to_folder",
+    "fit_images",
+    "head_kind",
+    "heat_in_mask_ratio",
+    "load_image",
+    "logits_model",
+    "overlay",
+    "random_heatmaps",
+    "save_explanation_grid",
 ]

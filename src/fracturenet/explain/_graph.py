@@ -50,6 +50,11 @@ def flatten_model(model: keras.Model) -> keras.Model:
             )
         return op
 
+    if isinstance(model, keras.Sequential):
+        x = inputs = keras.Input(shape=model.inputs[0].shape[1:], dtype=model.inputs[0].dtype)
+        for layer in model.layers:
+            x = operation_fn(layer)(x)
+        return keras.Model(inputs, x, name=f"{model.name}_flat")
     if not _is_graph_model(model):
         raise ExplainError(
             f"Cannot flatten the subclassed model {model.name!r}. {_FLAT_HINT} "
@@ -60,7 +65,9 @@ def flatten_model(model: keras.Model) -> keras.Model:
         outputs = model._run_through_graph(
             inputs[0] if len(inputs) == 1 else inputs, operation_fn=operation_fn
         )
-        return keras.Model(inputs, outputs, name=f"{model.name}_flat")
+        return keras.Model(
+            inputs[0] if len(inputs) == 1 else inputs, outputs, name=f"{model.name}_flat"
+        )
     except ExplainError:
         raise
     except (ValueError, TypeError, AttributeError, KeyError) as err:
@@ -75,12 +82,26 @@ def is_reduced_precision(model: keras.Model) -> bool:
     return any(layer.dtype_policy.compute_dtype not in ("float32", None) for layer in model.layers)
 
 
-def float32_copy(model: keras.Model) -> keras.Model:
-    """Clones a flat model with every layer in float32, copying the (float32) weights."""
+def has_shared_layers(model: keras.Model) -> bool:
+    """Whether a layer is also called in another graph (e.g. after flattening)."""
+    return any(len(getattr(layer, "_inbound_nodes", ())) > 1 for layer in model.layers)
+
+
+def working_copy(model: keras.Model) -> keras.Model:
+    """The model tf-keras-vis can use: ``model`` itself, or a clone with the same weights.
+
+    A clone is made when a layer also belongs to another graph (tf-keras-vis reads
+    ``layer.output``, which is then the other graph's tensor) or when layers compute in
+    reduced precision (the clone computes in float32; mixed-precision weights are float32
+    already, so nothing is lost).
+    """
+    reduced = is_reduced_precision(model)
+    if not reduced and not has_shared_layers(model):
+        return model
 
     def clone_function(layer: keras.layers.Layer) -> keras.layers.Layer:
         config = layer.get_config()
-        if "dtype" in config:
+        if reduced and "dtype" in config:
             config["dtype"] = "float32"
         return layer.__class__.from_config(config)
 

@@ -19,9 +19,11 @@ import numpy as np
 
 from fracturenet.exceptions import ExplainError
 from fracturenet.explain import _geometry, _graph
-from fracturenet.explain.scores import build_model_modifiers, build_score, head_kind
+from fracturenet.explain.inputs import input_size, prepare_images
+from fracturenet.explain.results import Explanations
+from fracturenet.explain.scores import build_score, head_kind, logits_model
 
-__all__ = ["METHODS", "Explanation", "Explanations", "explain"]
+__all__ = ["METHODS", "explain"]
 
 
 @dataclass(frozen=True)
@@ -44,77 +46,6 @@ METHODS: dict[str, _Method] = {
         "tf_keras_vis.saliency", "Saliency", False, {"smooth_samples": 20, "smooth_noise": 0.2}
     ),
 }
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """The explanation of one image (see :class:`Explanations` for the fields)."""
-
-    heatmap: np.ndarray
-    input_heatmap: np.ndarray
-    predicted_index: int
-    predicted_label: str | None
-    probability: float
-    target_index: int
-    target_label: str | None
-    target_probability: float
-    method: str
-
-
-@dataclass(frozen=True)
-class Explanations:
-    """Heatmaps and predictions for a batch of images, as returned by :func:`explain`.
-
-    Attributes:
-        method: The method name, e.g. ``"gradcam"``.
-        heatmaps: One float32 ``(H, W)`` map in ``[0, 1]`` per image, on the original image
-            (letterbox padding removed); a list because original sizes may differ.
-        input_heatmaps: ``(N, h, w)`` float32 maps on the model input (what the model saw;
-            used by the faithfulness scores).
-        predicted_index: ``(N,)`` int array, the predicted class.
-        probability: ``(N,)`` float32 array, the probability of the predicted class.
-        target_index: ``(N,)`` int array, the class each map explains.
-        target_probability: ``(N,)`` float32 array, the probability of the target class.
-        class_names: Class names when known, else `None`.
-        cam_layer: The layer whose maps were weighed (`None` for saliency methods).
-    """
-
-    method: str
-    heatmaps: list[np.ndarray]
-    input_heatmaps: np.ndarray
-    predicted_index: np.ndarray
-    probability: np.ndarray
-    target_index: np.ndarray
-    target_probability: np.ndarray
-    class_names: tuple[str, ...] | None = None
-    cam_layer: str | None = None
-
-    def __len__(self) -> int:
-        return len(self.heatmaps)
-
-    def _label(self, index: int) -> str | None:
-        return None if self.class_names is None else self.class_names[index]
-
-    @property
-    def predicted_label(self) -> list[str | None]:
-        """The predicted class names (`None` entries when class names are unknown)."""
-        return [self._label(int(i)) for i in self.predicted_index]
-
-    def __getitem__(self, i: int) -> Explanation:
-        return Explanation(
-            heatmap=self.heatmaps[i],
-            input_heatmap=self.input_heatmaps[i],
-            predicted_index=int(self.predicted_index[i]),
-            predicted_label=self._label(int(self.predicted_index[i])),
-            probability=float(self.probability[i]),
-            target_index=int(self.target_index[i]),
-            target_label=self._label(int(self.target_index[i])),
-            target_probability=float(self.target_probability[i]),
-            method=self.method,
-        )
-
-    def __iter__(self) -> Iterator[Explanation]:
-        return (self[i] for i in range(len(self)))
 
 
 def _class_probabilities(probs: np.ndarray, kind: str) -> np.ndarray:
@@ -151,39 +82,6 @@ def _resolve_targets(target: Any, predicted: np.ndarray, n_classes: int, class_n
     return np.array([one(t) for t in targets], dtype=np.int64)
 
 
-def _prepare_images(images: Any, size_hw, original_sizes, resize_mode: str, channels: int):
-    """Returns model-ready float32 ``(N, h, w, C)`` images and the original sizes."""
-    arrays = []
-    for i, image in enumerate(images):
-        array = np.asarray(image, dtype=np.float32)
-        if array.ndim == 2:
-            array = array[..., None]
-        if array.ndim != 3 or array.shape[-1] not in (1, 3, channels):
-            raise ExplainError(
-                "Argument `images` must hold (H, W), (H, W, 1) or (H, W, 3) images. "
-                f"Received: images[{i}].shape={np.shape(image)}"
-            )
-        if array.shape[-1] != channels:
-            array = np.repeat(array[..., :1], channels, axis=-1)
-        arrays.append(array)
-    if not arrays:
-        raise ExplainError("Argument `images` must hold at least one image. Received: images=[]")
-    if original_sizes is not None:
-        original_sizes = [tuple(int(v) for v in hw) for hw in original_sizes]
-        if len(original_sizes) != len(arrays) or any(len(hw) != 2 for hw in original_sizes):
-            raise ExplainError(
-                "Argument `original_sizes` must hold one (height, width) pair per image "
-                f"({len(arrays)}). Received: original_sizes={original_sizes!r}"
-            )
-    else:
-        original_sizes = [a.shape[:2] for a in arrays]
-    fitted = [
-        a if a.shape[:2] == tuple(size_hw) else _geometry.fit_to_input(a, size_hw, resize_mode)
-        for a in arrays
-    ]
-    return np.stack(fitted), original_sizes
-
-
 @contextlib.contextmanager
 def _quiet_keras() -> Iterator[None]:
     """Silences Keras progress bars and tf-keras-vis input-structure warnings, then restores."""
@@ -206,15 +104,16 @@ def _numpy_seed(seed: int | None) -> Iterator[None]:
     if seed is None:
         yield
         return
-    state = np.random.get_state()
-    np.random.seed(seed)
+    # tf-keras-vis SmoothGrad draws from the legacy global generator, so seed that one.
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(seed)  # noqa: NPY002
     try:
         yield
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
 
 
-def _visualizer_call(spec: _Method, method: str, visualizer, score, batch, kwargs):
+def _visualizer_call(spec: _Method, method: str, visualizer, score, batch, kwargs, given):
     try:
         return visualizer(score, batch, **kwargs)
     except TypeError as err:
@@ -222,7 +121,7 @@ def _visualizer_call(spec: _Method, method: str, visualizer, score, batch, kwarg
         raise ExplainError(
             f"Unsupported keyword argument for method={method!r} ({err}); tf-keras-vis "
             f"{spec.cls} accepts {accepted} plus 'seed' for smoothgrad. "
-            f"Received: method_kwargs={sorted(kwargs)}"
+            f"Received: method_kwargs={given}"
         ) from err
     except ValueError as err:
         raise ExplainError(f"{spec.cls} failed: {err}. Received: method={method!r}") from err
@@ -298,14 +197,8 @@ def explain(
     spec = METHODS[method]
     flat = _graph.flatten_model(model)
     kind = head_kind(flat)
-    in_shape = flat.inputs[0].shape
-    if len(in_shape) != 4:
-        raise ExplainError(
-            f"Argument `model` must take (N, H, W, C) images. Received: input shape {in_shape}"
-        )
-    first = np.asarray(images[0])
-    size_hw = tuple(int(s) if s else int(first.shape[i]) for i, s in enumerate(in_shape[1:3]))
-    batch_all, sizes = _prepare_images(images, size_hw, original_sizes, resize_mode, in_shape[3])
+    size_hw, channels = input_size(flat, images)
+    batch_all, sizes = prepare_images(images, size_hw, original_sizes, resize_mode, channels)
     n_classes = 2 if kind == "sigmoid" else int(flat.outputs[0].shape[-1])
     if class_names is not None and len(class_names) != n_classes:
         raise ExplainError(
@@ -314,7 +207,9 @@ def explain(
         )
     probs = np.concatenate(
         [
-            _class_probabilities(np.asarray(flat(batch_all[i : i + batch_size], training=False)), kind)
+            _class_probabilities(
+                np.asarray(flat(batch_all[i : i + batch_size], training=False)), kind
+            )
             for i in range(0, len(batch_all), batch_size)
         ]
     )
@@ -322,7 +217,7 @@ def explain(
     targets = _resolve_targets(target, predicted, n_classes, class_names)
 
     cam_layer = _graph.find_cam_layer(flat, layer) if spec.uses_layer else None
-    work = _graph.float32_copy(flat) if _graph.is_reduced_precision(flat) else flat
+    work = _graph.working_copy(flat)
     for_scorecam = spec.cls == "Scorecam"
     cls = getattr(importlib.import_module(spec.module), spec.cls)
     kwargs = {**spec.defaults, **method_kwargs}
@@ -332,16 +227,18 @@ def explain(
         kwargs.setdefault("seek_penultimate_conv_layer", False)
     maps = []
     with _quiet_keras(), _numpy_seed(seed):
-        visualizer = cls(work, model_modifier=build_model_modifiers(kind, for_scorecam=for_scorecam))
+        visualizer = cls(logits_model(work, kind, for_scorecam=for_scorecam), clone=False)
         for i in range(0, len(batch_all), batch_size):
             batch = batch_all[i : i + batch_size]
             score = build_score(kind, targets[i : i + batch_size], for_scorecam=for_scorecam)
-            out = _visualizer_call(spec, method, visualizer, score, batch, kwargs)
+            out = _visualizer_call(
+                spec, method, visualizer, score, batch, kwargs, sorted(method_kwargs)
+            )
             maps.append(np.asarray(out, dtype=np.float32).reshape(len(batch), *size_hw))
     input_maps = np.clip(np.nan_to_num(np.concatenate(maps)), 0.0, 1.0)
     heatmaps = [
         _normalise(_geometry.restore_geometry(m, hw, size_hw, resize_mode))
-        for m, hw in zip(input_maps, sizes)
+        for m, hw in zip(input_maps, sizes, strict=True)
     ]
     rows = np.arange(len(probs))
     return Explanations(

@@ -1,8 +1,8 @@
 """Score functions and model modifiers that turn a classifier head into a CAM target.
 
-A softmax head is explained on its logits (tf-keras-vis ``ReplaceToLinear`` +
-``CategoricalScore``) so that one class's score is not inflated by the others shrinking; a
-single-unit sigmoid head on its logit with ``BinaryScore`` (+logit for class 1, -logit for
+A softmax head is explained on its logits with ``CategoricalScore``, so that one class's
+score is not inflated by the others shrinking (what tf-keras-vis ``ReplaceToLinear`` does,
+without cloning the backbone; see :func:`logits_model`); a single-unit sigmoid head on its logit with ``BinaryScore`` (+logit for class 1, -logit for
 class 0). Score-CAM applies a softmax to the model outputs itself, so it also gets the
 linear model (softmax of logits = the head's probabilities); for a sigmoid head the logit
 ``z`` is widened to ``[0, z]``, whose softmax is exactly ``[1 - p, p]``.
@@ -17,7 +17,7 @@ import keras
 
 from fracturenet.exceptions import ExplainError
 
-__all__ = ["head_kind", "build_score", "build_model_modifiers"]
+__all__ = ["head_kind", "build_score", "logits_model"]
 
 
 def head_kind(model: keras.Model) -> str:
@@ -64,7 +64,7 @@ def build_score(kind: str, target_indices: Sequence[int], *, for_scorecam: bool 
         kind: ``"softmax"`` or ``"sigmoid"`` (see :func:`head_kind`).
         target_indices: The class index to explain for each image in the batch.
         for_scorecam: Whether the score is for Score-CAM, whose sigmoid head is widened to
-            two logits by :func:`build_model_modifiers`. Defaults to `False`.
+            two logits by :func:`logits_model`. Defaults to `False`.
 
     Returns:
         A ``CategoricalScore`` or ``BinaryScore`` instance.
@@ -88,31 +88,37 @@ def build_score(kind: str, target_indices: Sequence[int], *, for_scorecam: bool 
     )
 
 
-def _two_logits(model: keras.Model) -> keras.Model:
-    logit = model.outputs[0]
-    both = keras.layers.Concatenate(axis=-1)([keras.ops.zeros_like(logit), logit])
-    return keras.Model(model.inputs, both)
+def logits_model(model: keras.Model, kind: str, *, for_scorecam: bool = False) -> keras.Model:
+    """Returns a model sharing ``model``'s layers whose output is the head's logits.
 
-
-def build_model_modifiers(kind: str, *, for_scorecam: bool = False) -> list[Any]:
-    """Returns the tf-keras-vis model modifiers that expose the head's logits.
+    This does what tf-keras-vis ``ReplaceToLinear`` does, without cloning the backbone
+    (cloning ResNet50 costs seconds per call) and without touching the caller's model:
+    only the output layer is rebuilt with a linear activation and its weights copied.
 
     Args:
-        kind: ``"softmax"`` or ``"sigmoid"`` (see :func:`head_kind`).
-        for_scorecam: Whether the modifiers are for Score-CAM (a sigmoid logit ``z`` then
-            becomes the two logits ``[0, z]``). Defaults to `False`.
+        model: A flat functional classifier (see :func:`head_kind`).
+        kind: ``"softmax"`` or ``"sigmoid"``.
+        for_scorecam: Whether the model is for Score-CAM; a sigmoid logit ``z`` then
+            becomes the two logits ``[0, z]``, whose softmax is ``[1 - p, p]``. Defaults
+            to `False`.
 
     Returns:
-        A list of modifiers for ``ModelVisualization(model, model_modifier=...)``; they
-        act on a clone, never on the caller's model.
+        A functional model from the same inputs to the logits.
 
     Example:
-        >>> [type(m).__name__ for m in build_model_modifiers("softmax")]
-        ['ReplaceToLinear']
+        >>> import keras, numpy as np
+        >>> x = keras.Input((2,))
+        >>> model = keras.Model(x, keras.layers.Dense(3, activation="softmax")(x))
+        >>> logits = logits_model(model, "softmax")
+        >>> bool(np.allclose(keras.ops.softmax(logits(np.ones((1, 2)))), model(np.ones((1, 2)))))
+        True
     """
-    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
-
-    modifiers: list[Any] = [ReplaceToLinear()]
+    head, node_index, _ = model.outputs[0]._keras_history
+    head_input = head._inbound_nodes[node_index].input_tensors[0]  # this graph's, not another's
+    config = {**head.get_config(), "activation": "linear"}
+    linear = head.__class__.from_config(config)
+    logits = linear(head_input)
+    linear.set_weights(head.get_weights())
     if kind == "sigmoid" and for_scorecam:
-        modifiers.append(_two_logits)
-    return modifiers
+        logits = keras.layers.Concatenate(axis=-1)([keras.ops.zeros_like(logits), logits])
+    return keras.Model(model.inputs, logits, name=f"{model.name}_logits")

@@ -17,8 +17,9 @@ BACKBONES = {
 }
 
 
-def flat_classifier(backbone: str, *, num_classes: int = 3, size: int | None = None,
-                    activation: str = "softmax") -> keras.Model:
+def flat_classifier(
+    backbone: str, *, num_classes: int = 3, size: int | None = None, activation: str = "softmax"
+) -> keras.Model:
     constructor, default_size, _ = BACKBONES[backbone]
     size = size or default_size
     keras.utils.set_random_seed(0)
@@ -26,8 +27,9 @@ def flat_classifier(backbone: str, *, num_classes: int = 3, size: int | None = N
     base = constructor(include_top=False, weights=None, input_tensor=x)
     y = keras.layers.GlobalAveragePooling2D(name="head_pool")(base.output)
     y = keras.layers.Dropout(0.2, name="head_dropout")(y)
-    y = keras.layers.Dense(num_classes, activation=activation, name="predictions",
-                           dtype="float32")(y)
+    y = keras.layers.Dense(num_classes, activation=activation, name="predictions", dtype="float32")(
+        y
+    )
     return keras.Model(x, y, name=f"{backbone}_classifier")
 
 

@@ -11,8 +11,11 @@ from fracturenet.explain import METHODS, explain
 from tests.explain.conftest import BACKBONES, flat_classifier, region_model
 
 # keep Score-CAM tiny on 2 shared CPU cores
-FAST = {"scorecam": {"max_N": 2}, "faster-scorecam": {"max_N": 2},
-        "smoothgrad": {"smooth_samples": 2, "seed": 0}}
+FAST = {
+    "scorecam": {"max_N": 2},
+    "faster-scorecam": {"max_N": 2},
+    "smoothgrad": {"smooth_samples": 2, "seed": 0},
+}
 
 
 @pytest.mark.parametrize("method", list(METHODS))
@@ -108,7 +111,9 @@ def test_sigmoid_head(rng):
     model = flat_classifier("vgg16", num_classes=1, activation="sigmoid")
     images = rng.uniform(0, 255, (2, 48, 48, 3))
     for method, kwargs in [("gradcam", {}), ("faster-scorecam", {"max_N": 2})]:
-        result = explain(model, images, method=method, class_names=["intact", "fractured"], **kwargs)
+        result = explain(
+            model, images, method=method, class_names=["intact", "fractured"], **kwargs
+        )
         p = np.asarray(model(images))[:, 0]
         np.testing.assert_allclose(result.probability, np.maximum(p, 1 - p), rtol=1e-5)
         assert np.isfinite(result.input_heatmaps).all()

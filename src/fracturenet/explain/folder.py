@@ -55,7 +55,7 @@ def _unique_stems(names: Sequence[str]) -> list[str]:
     seen: dict[str, int] = {}
     stems = []
     for name in names:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(name)).stem) or "image"
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(name)).stem).strip("_") or "image"
         count = seen.get(stem, 0)
         seen[stem] = count + 1
         stems.append(stem if count == 0 else f"{stem}_{count}")

@@ -14,6 +14,7 @@ from fracturenet.explain import (
     overlay,
     save_explanation_grid,
 )
+from fracturenet.explain.overlay import _caption
 from tests.explain.conftest import region_model
 
 
@@ -66,6 +67,7 @@ def test_grid_png_is_written_and_never_overwrites(small_case, tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=True"):
         save_explanation_grid(images, result, path)
     assert path.read_bytes() == before
+    assert _caption(result[1], 0, result.class_names).endswith("true: ok")
     with pytest.raises(ExplainError, match="one entry per image"):
         save_explanation_grid(images[:1], result, tmp_path / "other.png")
 

@@ -18,7 +18,16 @@ _FLAT_HINT = (
     "keras.Model(backbone.input, head(backbone.output)) or "
     "fracturenet.models.build_classifier(...), or pass the model's own layers to explain()."
 )
-_POOLING = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+# trailing layers that are not a feature map to weigh: pooling, cropping/padding (the map
+# would no longer line up with the input), dropout
+_NOT_CAM = (
+    keras.layers.MaxPooling2D,
+    keras.layers.AveragePooling2D,
+    keras.layers.Cropping2D,
+    keras.layers.ZeroPadding2D,
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout2D,
+)
 
 
 def _is_graph_model(model: Any) -> bool:
@@ -125,7 +134,8 @@ def find_cam_layer(model: keras.Model, layer: str | None = None) -> str:
     """Returns the name of the layer whose feature maps CAM methods weigh.
 
     Order: the explicit ``layer``, else the backbone registry, else the last layer with a
-    4-D output that is not a trailing pooling layer (the last convolution block).
+    4-D output that is not a trailing pooling, cropping, padding or dropout layer (the
+    last convolution block).
 
     Raises:
         ExplainError: When ``layer`` is not in the model or is not 4-D, or none is found.
@@ -139,7 +149,7 @@ def find_cam_layer(model: keras.Model, layer: str | None = None) -> str:
             for item in model.layers
             if len(item.output.shape) == 4 and not isinstance(item, keras.layers.InputLayer)
         ]
-        while candidates and isinstance(model.get_layer(candidates[-1]), _POOLING):
+        while candidates and isinstance(model.get_layer(candidates[-1]), _NOT_CAM):
             candidates.pop()
         if not candidates:
             raise ExplainError(

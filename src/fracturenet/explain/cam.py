@@ -156,7 +156,8 @@ def explain(
         target: ``"predicted"``, a class index, a class name (needs ``class_names``) or a
             sequence of those, one per image. Defaults to `"predicted"`.
         layer: The layer whose feature maps CAM methods weigh. Defaults to `None`: the
-            backbone registry's CAM layer, else the last 4-D layer before the pooling.
+            backbone registry's CAM layer, else the last 4-D layer before the head (skipping
+            trailing pooling, cropping, padding and dropout).
         class_names: Names of the model's classes, in output order. Defaults to `None`.
         original_sizes: ``(height, width)`` of each original image when ``images`` are
             already fitted to the model input. Defaults to `None` (the images' own sizes).
@@ -223,6 +224,9 @@ def explain(
     kwargs = {**spec.defaults, **method_kwargs}
     seed = kwargs.pop("seed", None)
     if cam_layer is not None:
+        if method == "faster-scorecam" and "max_N" not in method_kwargs:
+            channels = int(flat.get_layer(cam_layer).output.shape[-1])
+            kwargs["max_N"] = min(kwargs["max_N"], channels)
         kwargs.setdefault("penultimate_layer", cam_layer)
         kwargs.setdefault("seek_penultimate_conv_layer", False)
     maps = []

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from fracturenet.exceptions import ExplainError, ImageDecodeError
+from fracturenet.explain.overlay import class_name, true_label_text
 
 __all__ = ["explain_to_folder", "load_image"]
 
@@ -157,21 +158,9 @@ def explain_to_folder(
     return index
 
 
-def _label(index: int, label: str | None, class_names: Sequence[str] | None) -> str:
-    if label is not None:
-        return label
-    return class_names[index] if class_names is not None else f"class {index}"
-
-
 def _html_row(name: str, file: str, explanation: Any, true: Any, class_names: Any) -> str:
-    pred = _label(explanation.predicted_index, explanation.predicted_label, class_names)
-    true_text = (
-        ""
-        if true is None
-        else true[0]
-        if isinstance(true[0], str)
-        else _label(int(true[0]), None, class_names)
-    )
+    pred = class_name(explanation.predicted_index, explanation.predicted_label, class_names)
+    true_text = "" if true is None else true_label_text(true[0], class_names)
     cells = [
         f'<a href="{html.escape(file)}"><img src="{html.escape(file)}" width="240"></a>',
         html.escape(str(name)),

@@ -75,11 +75,25 @@ def overlay(image: Any, heatmap: Any, *, alpha: float = 0.4, cmap: str = "jet") 
     return np.clip(blended.round(), 0, 255).astype(np.uint8)
 
 
+def class_name(index: int, label: str | None, class_names: Sequence[str] | None) -> str:
+    """The label to show for a class: its name when known, else ``"class <index>"``."""
+    if label is not None:
+        return label
+    return class_names[index] if class_names is not None else f"class {index}"
+
+
+def true_label_text(true_label: Any, class_names: Sequence[str] | None) -> str:
+    """A true label given as a name or an index, as text."""
+    return (
+        true_label
+        if isinstance(true_label, str)
+        else class_name(int(true_label), None, class_names)
+    )
+
+
 def _caption(explanation: Any, true_label: Any, class_names: Sequence[str] | None) -> str:
     def name(index: int, label: str | None) -> str:
-        if label is not None:
-            return label
-        return class_names[index] if class_names is not None else f"class {index}"
+        return class_name(index, label, class_names)
 
     text = (
         f"pred: {name(explanation.predicted_index, explanation.predicted_label)} "
@@ -88,8 +102,7 @@ def _caption(explanation: Any, true_label: Any, class_names: Sequence[str] | Non
     if explanation.target_index != explanation.predicted_index:
         text += f"\nmap for: {name(explanation.target_index, explanation.target_label)}"
     if true_label is not None:
-        true = true_label if isinstance(true_label, str) else name(int(true_label), None)
-        text += f"\ntrue: {true}"
+        text += f"\ntrue: {true_label_text(true_label, class_names)}"
     return text
 
 
@@ -112,7 +125,8 @@ def save_explanation_grid(
         path: Where to write the PNG.
         true_labels: True class index or name per image, shown when given. Defaults to
             `None`.
-        class_names: Class names, used when the explanations carry none. Defaults to `None`.
+        class_names: Class names, used when the explanations carry none. Defaults to `None`
+            (the explanations' own).
         alpha: Heatmap weight in the overlay. Defaults to `0.4`.
         cmap: Matplotlib colormap name. Defaults to `"jet"`.
         overwrite: Whether an existing file may be replaced. Defaults to `False`.
@@ -150,6 +164,8 @@ def save_explanation_grid(
             f" Received: {len(images)} images, {len(explanations)} explanations, "
             f"{None if true_labels is None else len(true_labels)} true labels"
         )
+    if class_names is None:
+        class_names = getattr(explanations, "class_names", None)
     rows = len(images)
     figure = Figure(figsize=(5.0, 2.6 * rows), dpi=100, layout="constrained")
     axes = figure.subplots(rows, 2, squeeze=False)

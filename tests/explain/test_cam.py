@@ -183,5 +183,21 @@ def test_subclassed_model_gets_a_clear_error():
     net(np.zeros((1, 16, 16, 3), "float32"))
     x = keras.Input((16, 16, 3))
     wrapped = keras.Model(x, net(x))
-    with pytest.raises(ExplainError, match="flat functional graph"):
-        explain(wrapped, np.zeros((1, 16, 16, 3)))
+    for model in (net, wrapped):
+        with pytest.raises(ExplainError, match="flat functional graph") as info:
+            explain(model, np.zeros((1, 16, 16, 3)))
+        assert str(info.value).endswith(f"Received: model={model.name!r}")
+
+
+def test_flat_sequential_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Conv2D(2, 3, name="conv"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    result = explain(model, np.random.default_rng(0).uniform(0, 255, (1, 16, 16, 3)))
+    assert result.cam_layer == "conv" and np.isfinite(result.input_heatmaps).all()

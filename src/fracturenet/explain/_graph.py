@@ -16,7 +16,7 @@ from fracturenet.exceptions import ExplainError
 _FLAT_HINT = (
     "Build the classifier as one flat functional graph, e.g. "
     "keras.Model(backbone.input, head(backbone.output)) or "
-    "fracturenet.models.build_classifier(...), or pass the model's own layers to explain()."
+    "fracturenet.models.build_classifier(...), then copy the weights over with set_weights()."
 )
 # trailing layers that are not a feature map to weigh: pooling, cropping/padding (the map
 # would no longer line up with the input), dropout
@@ -44,7 +44,8 @@ def flatten_model(model: keras.Model) -> keras.Model:
         raise ExplainError(
             f"Argument `model` must be a keras.Model. Received: model={type(model).__name__}"
         )
-    if not any(isinstance(layer, keras.Model) for layer in model.layers):
+    nested = any(isinstance(layer, keras.Model) for layer in model.layers)
+    if not nested and _is_graph_model(model) and not isinstance(model, keras.Sequential):
         return model
 
     def operation_fn(op: Any) -> Any:
@@ -66,7 +67,8 @@ def flatten_model(model: keras.Model) -> keras.Model:
         return keras.Model(inputs, x, name=f"{model.name}_flat")
     if not _is_graph_model(model):
         raise ExplainError(
-            f"Cannot flatten the subclassed model {model.name!r}. {_FLAT_HINT} "
+            f"Cannot explain the subclassed model {model.name!r}: it has no functional graph "
+            f"to take a CAM layer from. {_FLAT_HINT} "
             f"Received: model={model.name!r}"
         )
     inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=t.name) for t in model.inputs]

@@ -43,7 +43,7 @@ def head_kind(model: keras.Model) -> str:
             "Argument `model` must have exactly one output (the class probabilities). "
             f"Received: model with {len(model.outputs)} outputs"
         )
-    last = model.get_layer(model.output_names[0]) if hasattr(model, "output_names") else None
+    last = model.outputs[0]._keras_history[0]  # the layer that produces the output
     activation = getattr(getattr(last, "activation", None), "__name__", None)
     units = model.outputs[0].shape[-1]
     if activation == "softmax" and units and units >= 2:
@@ -121,4 +121,5 @@ def logits_model(model: keras.Model, kind: str, *, for_scorecam: bool = False) -
     linear.set_weights(head.get_weights())
     if kind == "sigmoid" and for_scorecam:
         logits = keras.layers.Concatenate(axis=-1)([keras.ops.zeros_like(logits), logits])
-    return keras.Model(model.inputs, logits, name=f"{model.name}_logits")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, logits, name=f"{model.name}_logits")

@@ -9,6 +9,7 @@ imported inside functions because it changes the environment on import.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import warnings
 from collections.abc import Iterator, Sequence
@@ -193,8 +194,6 @@ def explain(
         raise ExplainError(
             f"Argument `batch_size` must be a positive int. Received: batch_size={batch_size!r}"
         )
-    import importlib
-
     spec = METHODS[method]
     flat = _graph.flatten_model(model)
     kind = head_kind(flat)

@@ -32,7 +32,8 @@ class Explanations:
     Attributes:
         method: The method name, e.g. ``"gradcam"``.
         heatmaps: One float32 ``(H, W)`` map in ``[0, 1]`` per image, on the original image
-            (letterbox padding removed); a list because original sizes may differ.
+            (letterbox padding removed, then rescaled so the hottest pixel is 1; a constant
+            map is all zeros); a list because original sizes may differ.
         input_heatmaps: ``(N, h, w)`` float32 maps on the model input (what the model saw;
             used by the faithfulness scores).
         predicted_index: ``(N,)`` int array, the predicted class.

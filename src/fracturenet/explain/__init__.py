@@ -1,3 +1,49 @@
-"""fracturenet.explain."""
+"""fracturenet.explain: heatmaps for a classifier's decisions, overlays, and faithfulness.
 
-__all__: list[str] = []
+The only subpackage that imports tf-keras-vis (lazily, inside functions: it changes the
+environment on import).
+"""
+
+from fracturenet.explain.cam import METHODS, explain
+from fracturenet.explain.compare import (
+    DEFAULT_METHODS,
+    MethodComparison,
+    MethodScore,
+    compare_methods,
+)
+from fracturenet.explain.faithfulness import (
+    BASELINES,
+    Faithfulness,
+    deletion_insertion,
+    heat_in_mask_ratio,
+    random_heatmaps,
+)
+from fracturenet.explain.folder import explain_to_folder, load_image
+from fracturenet.explain.inputs import fit_images
+from fracturenet.explain.overlay import overlay, save_explanation_grid
+from fracturenet.explain.results import Explanation, Explanations
+from fracturenet.explain.scores import build_score, head_kind, logits_model
+
+__all__ = [
+    "BASELINES",
+    "DEFAULT_METHODS",
+    "METHODS",
+    "Explanation",
+    "Explanations",
+    "Faithfulness",
+    "MethodComparison",
+    "MethodScore",
+    "build_score",
+    "compare_methods",
+    "deletion_insertion",
+    "explain",
+    "explain_to_folder",
+    "fit_images",
+    "head_kind",
+    "heat_in_mask_ratio",
+    "load_image",
+    "logits_model",
+    "overlay",
+    "random_heatmaps",
+    "save_explanation_grid",
+]

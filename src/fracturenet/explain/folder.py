@@ -1,0 +1,185 @@
+"""Batch mode: explain many images into a folder of PNGs plus an ``index.html`` page."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fracturenet.exceptions import ExplainError, ImageDecodeError
+from fracturenet.explain.overlay import class_name, true_label_text
+
+__all__ = ["explain_to_folder", "load_image"]
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Reads an image file as uint8: ``(H, W)`` for greyscale, ``(H, W, 3)`` otherwise.
+
+    Args:
+        path: A PNG, JPEG, BMP or TIFF file.
+
+    Returns:
+        The pixels.
+
+    Raises:
+        ImageDecodeError: When the file is missing, empty or cannot be decoded.
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np
+        >>> from PIL import Image
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.png"
+        >>> Image.fromarray(np.zeros((3, 5), np.uint8)).save(p)
+        >>> load_image(p).shape
+        (3, 5)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageDecodeError(str(path), "no such file")
+    if path.stat().st_size == 0:
+        raise ImageDecodeError(str(path), "zero-byte file")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            grey = image.mode in ("1", "L", "I", "I;16", "F")
+            return np.asarray(image.convert("L" if grey else "RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise ImageDecodeError(str(path), f"not a readable image ({err})") from err
+
+
+def _unique_stems(names: Sequence[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    stems = []
+    for name in names:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(name)).stem).strip("_") or "image"
+        count = seen.get(stem, 0)
+        seen[stem] = count + 1
+        stems.append(stem if count == 0 else f"{stem}_{count}")
+    return stems
+
+
+def explain_to_folder(
+    model: Any,
+    images: Sequence[Any],
+    out_dir: str | Path,
+    *,
+    method: str = "gradcam",
+    names: Sequence[str] | None = None,
+    true_labels: Sequence[Any] | None = None,
+    class_names: Sequence[str] | None = None,
+    alpha: float = 0.4,
+    cmap: str = "jet",
+    overwrite: bool = False,
+    **explain_kwargs: Any,
+) -> Path:
+    """Explains images and writes one PNG per image plus an ``index.html`` linking them.
+
+    Args:
+        model: The classifier (raw 0-255 pixels in).
+        images: Image files (paths) or ``(H, W[, C])`` arrays.
+        out_dir: Folder to write into; created if missing.
+        method: Explanation method (see ``METHODS``). Defaults to `"gradcam"`.
+        names: One name per image for the files and the page. Defaults to `None`: the
+            file names of path inputs, else ``image_0000``, ``image_0001``, ...
+        true_labels: True class index or name per image, shown when given. Defaults to
+            `None`.
+        class_names: Class names in model output order. Defaults to `None`.
+        alpha: Heatmap weight in the overlays. Defaults to `0.4`.
+        cmap: Matplotlib colormap. Defaults to `"jet"`.
+        overwrite: Whether files this function writes may replace existing ones; other
+            files in ``out_dir`` are never touched. Defaults to `False`.
+        **explain_kwargs: Passed to :func:`~fracturenet.explain.explain`.
+
+    Returns:
+        The path of ``index.html``.
+
+    Raises:
+        FileExistsError: When an output file exists and ``overwrite`` is False.
+        ImageDecodeError: When an image file cannot be read.
+        ExplainError: For mismatched ``names``/``true_labels`` or bad explain arguments.
+
+    Example:
+        >>> import keras, numpy as np, tempfile
+        >>> x = keras.Input((8, 8, 3))
+        >>> f = keras.layers.Conv2D(2, 3, padding="same")(x)
+        >>> p = keras.layers.GlobalAveragePooling2D()(f)
+        >>> model = keras.Model(x, keras.layers.Dense(2, activation="softmax")(p))
+        >>> index = explain_to_folder(model, [np.zeros((8, 12))], tempfile.mkdtemp())
+        >>> sorted(f.name for f in index.parent.iterdir())
+        ['image_0000_gradcam.png', 'index.html']
+    """
+    from fracturenet.explain.cam import explain
+    from fracturenet.explain.overlay import save_explanation_grid
+
+    items = list(images)
+    if names is None:
+        names = [
+            Path(item).name if isinstance(item, (str, Path)) else f"image_{i:04d}"
+            for i, item in enumerate(items)
+        ]
+    if len(names) != len(items) or (true_labels is not None and len(true_labels) != len(items)):
+        raise ExplainError(
+            "Arguments `names` and `true_labels` must have one entry per image "
+            f"({len(items)}). Received: {len(names)} names, "
+            f"{None if true_labels is None else len(true_labels)} true labels"
+        )
+    out_dir = Path(out_dir)
+    files = [out_dir / f"{stem}_{method}.png" for stem in _unique_stems(names)]
+    index = out_dir / "index.html"
+    clashes = [str(p) for p in [*files, index] if p.exists()]
+    if clashes and not overwrite:
+        raise FileExistsError(
+            f"{len(clashes)} output file(s) already exist, e.g. {clashes[0]!r}; choose another "
+            f"folder or pass overwrite=True. Received: out_dir={str(out_dir)!r}"
+        )
+    arrays = [load_image(i) if isinstance(i, (str, Path)) else np.asarray(i) for i in items]
+    result = explain(model, arrays, method=method, class_names=class_names, **explain_kwargs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, (array, path) in enumerate(zip(arrays, files, strict=True)):
+        true = None if true_labels is None else [true_labels[i]]
+        save_explanation_grid(
+            [array],
+            [result[i]],
+            path,
+            true_labels=true,
+            class_names=class_names,
+            alpha=alpha,
+            cmap=cmap,
+            overwrite=True,
+        )
+        rows.append(_html_row(names[i], path.name, result[i], true, class_names))
+    index.write_text(_html_page(method, rows), encoding="utf-8")
+    return index
+
+
+def _html_row(name: str, file: str, explanation: Any, true: Any, class_names: Any) -> str:
+    pred = class_name(explanation.predicted_index, explanation.predicted_label, class_names)
+    true_text = "" if true is None else true_label_text(true[0], class_names)
+    cells = [
+        f'<a href="{html.escape(file)}"><img src="{html.escape(file)}" width="240"></a>',
+        html.escape(str(name)),
+        html.escape(pred),
+        f"{explanation.probability:.3f}",
+        html.escape(str(true_text)),
+    ]
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _html_page(method: str, rows: list[str]) -> str:
+    head = "".join(
+        f"<th>{h}</th>" for h in ("explanation", "image", "predicted", "probability", "true")
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>fracturenet explanations ({html.escape(method)})</title></head><body>\n"
+        f"<h1>fracturenet explanations: {html.escape(method)}</h1>\n"
+        f'<table border="1" cellpadding="4"><tr>{head}</tr>\n'
+        + "\n".join(rows)
+        + "\n</table></body></html>\n"
+    )

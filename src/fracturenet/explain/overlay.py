@@ -1,0 +1,183 @@
+"""Overlays of a heatmap on its image, and a grid figure a clinician can read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fracturenet.exceptions import ExplainError
+
+__all__ = ["overlay", "save_explanation_grid"]
+
+
+def _as_rgb_uint8(image: Any) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=-1)
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        raise ExplainError(
+            "Argument `image` must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4). "
+            f"Received: image.shape={np.shape(image)}"
+        )
+    array = array[..., :3]
+    if array.dtype != np.uint8:
+        array = np.clip(np.nan_to_num(array.astype(np.float64)), 0, 255).round().astype(np.uint8)
+    return array
+
+
+def overlay(image: Any, heatmap: Any, *, alpha: float = 0.4, cmap: str = "jet") -> np.ndarray:
+    """Blends a colour-mapped heatmap over an image.
+
+    Args:
+        image: ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` image in 0-255 (uint8 or float).
+        heatmap: ``(H, W)`` map in ``[0, 1]`` (values outside are clipped), aligned to the
+            image, e.g. ``explain(...).heatmaps[i]``.
+        alpha: Weight of the heatmap colour, in ``[0, 1]``. Defaults to `0.4`.
+        cmap: A Matplotlib colormap name. Defaults to `"jet"`.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB image.
+
+    Raises:
+        ExplainError: When the shapes do not match, ``alpha`` is outside ``[0, 1]`` or
+            ``cmap`` is not a Matplotlib colormap.
+
+    Example:
+        >>> import numpy as np
+        >>> out = overlay(np.zeros((4, 6), np.uint8), np.ones((4, 6)), alpha=0.5)
+        >>> out.shape, out.dtype, out[0, 0].tolist()
+        ((4, 6, 3), dtype('uint8'), [64, 0, 0])
+    """
+    import matplotlib
+
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ExplainError(f"Argument `alpha` must be in [0, 1]. Received: alpha={alpha!r}")
+    if cmap not in matplotlib.colormaps:
+        raise ExplainError(
+            "Argument `cmap` must be a Matplotlib colormap name such as 'jet', 'inferno' or "
+            f"'viridis'. Received: cmap={cmap!r}"
+        )
+    rgb = _as_rgb_uint8(image)
+    heat = np.asarray(heatmap, dtype=np.float64)
+    if heat.shape != rgb.shape[:2]:
+        raise ExplainError(
+            f"Argument `heatmap` must have the image's height and width {rgb.shape[:2]}; "
+            "use explain(...).heatmaps, which are aligned to the original images. "
+            f"Received: heatmap.shape={heat.shape}"
+        )
+    colours = matplotlib.colormaps[cmap](np.clip(np.nan_to_num(heat), 0.0, 1.0))[..., :3] * 255
+    blended = (1.0 - alpha) * rgb.astype(np.float64) + alpha * colours
+    return np.clip(blended.round(), 0, 255).astype(np.uint8)
+
+
+def class_name(index: int, label: str | None, class_names: Sequence[str] | None) -> str:
+    """The label to show for a class: its name when known, else ``"class <index>"``."""
+    if label is not None:
+        return label
+    return class_names[index] if class_names is not None else f"class {index}"
+
+
+def true_label_text(true_label: Any, class_names: Sequence[str] | None) -> str:
+    """A true label given as a name or an index, as text."""
+    return (
+        true_label
+        if isinstance(true_label, str)
+        else class_name(int(true_label), None, class_names)
+    )
+
+
+def _caption(explanation: Any, true_label: Any, class_names: Sequence[str] | None) -> str:
+    def name(index: int, label: str | None) -> str:
+        return class_name(index, label, class_names)
+
+    text = (
+        f"pred: {name(explanation.predicted_index, explanation.predicted_label)} "
+        f"(p={explanation.probability:.2f})"
+    )
+    if explanation.target_index != explanation.predicted_index:
+        text += f"\nmap for: {name(explanation.target_index, explanation.target_label)}"
+    if true_label is not None:
+        text += f"\ntrue: {true_label_text(true_label, class_names)}"
+    return text
+
+
+def save_explanation_grid(
+    images: Sequence[Any],
+    explanations: Any,
+    path: str | Path,
+    *,
+    true_labels: Sequence[Any] | None = None,
+    class_names: Sequence[str] | None = None,
+    alpha: float = 0.4,
+    cmap: str = "jet",
+    overwrite: bool = False,
+) -> Path:
+    """Saves a PNG with one row per image: the image, and its overlay captioned.
+
+    Args:
+        images: The original images, as given to :func:`~fracturenet.explain.explain`.
+        explanations: The :class:`~fracturenet.explain.Explanations` for those images.
+        path: Where to write the PNG.
+        true_labels: True class index or name per image, shown when given. Defaults to
+            `None`.
+        class_names: Class names, used when the explanations carry none. Defaults to `None`
+            (the explanations' own).
+        alpha: Heatmap weight in the overlay. Defaults to `0.4`.
+        cmap: Matplotlib colormap name. Defaults to `"jet"`.
+        overwrite: Whether an existing file may be replaced. Defaults to `False`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ExplainError: When the numbers of images, explanations and labels differ.
+        FileExistsError: When ``path`` exists and ``overwrite`` is False.
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> from fracturenet.explain import Explanations
+        >>> ex = Explanations("gradcam", [np.ones((8, 8), np.float32)], np.ones((1, 8, 8)),
+        ...     np.array([1]), np.array([0.9]), np.array([1]), np.array([0.9]), ("ok", "broken"))
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "grid.png"
+        >>> save_explanation_grid([np.zeros((8, 8))], ex, out, true_labels=["broken"]).exists()
+        True
+    """
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"{str(path)!r} already exists; choose another path or pass overwrite=True. "
+            f"Received: path={str(path)!r}"
+        )
+    images = list(images)
+    if len(images) != len(explanations) or (
+        true_labels is not None and len(true_labels) != len(images)
+    ):
+        raise ExplainError(
+            "Arguments `images`, `explanations` and `true_labels` must have one entry per image."
+            f" Received: {len(images)} images, {len(explanations)} explanations, "
+            f"{None if true_labels is None else len(true_labels)} true labels"
+        )
+    if class_names is None:
+        class_names = getattr(explanations, "class_names", None)
+    rows = len(images)
+    figure = Figure(figsize=(5.0, 2.6 * rows), dpi=100, layout="constrained")
+    axes = figure.subplots(rows, 2, squeeze=False)
+    for i, (image, explanation) in enumerate(zip(images, explanations, strict=True)):
+        rgb = _as_rgb_uint8(image)
+        axes[i, 0].imshow(rgb)
+        axes[i, 0].set_title("image", fontsize=9)
+        axes[i, 1].imshow(overlay(rgb, explanation.heatmap, alpha=alpha, cmap=cmap))
+        true = None if true_labels is None else true_labels[i]
+        axes[i, 1].set_title(_caption(explanation, true, class_names), fontsize=9)
+        for axis in axes[i]:
+            axis.set_axis_off()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png")
+    return path

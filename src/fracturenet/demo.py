@@ -1,0 +1,227 @@
+"""The end-to-end demo: phantoms -> VGG16 and ResNet50 -> evaluation -> comparison -> report.
+
+:func:`run_demo` is what ``fracturenet demo`` runs. It exercises every layer of the library
+through its public API on the embedded synthetic phantom dataset, offline and on a CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fracturenet.exceptions import RunDirectoryExistsError
+
+__all__ = ["DemoSettings", "DemoResult", "run_demo", "default_cache_dir", "QUICK", "STANDARD"]
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Budget of a demo run (the same for every backbone, so the comparison is fair).
+
+    Attributes:
+        images_per_class: Phantom images generated per class (train + test).
+        phantom_size: Side of the generated phantom images in pixels.
+        input_size: Side of the model input in pixels.
+        epochs: Head-only epochs (phase 1).
+        fine_tune_epochs: Epochs with the backbone unfrozen (phase 2).
+        lr: Phase-1 learning rate.
+        fine_tune_lr: Phase-2 learning rate.
+        batch_size: Batch size.
+        gradcam_images: Test images shown with Grad-CAM overlays per model.
+    """
+
+    images_per_class: int = 60
+    phantom_size: int = 96
+    input_size: int = 64
+    epochs: int = 6
+    fine_tune_epochs: int = 6
+    lr: float = 1e-3
+    fine_tune_lr: float = 1e-4
+    batch_size: int = 16
+    gradcam_images: int = 8
+
+
+STANDARD = DemoSettings()
+QUICK = DemoSettings(images_per_class=24, phantom_size=64, input_size=48, epochs=3,
+                     fine_tune_epochs=3, gradcam_images=4)
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` produced.
+
+    Attributes:
+        out_dir: The demo's run directory.
+        report_html: Path of the self-contained HTML report.
+        metrics: ``{backbone: {metric: value}}`` on the held-out phantom test split.
+        comparison: The paired comparison (verdict, McNemar p-value, bootstrap CIs).
+        weights: ``{backbone: "imagenet" | "none"}``: which initial weights each model used.
+        seconds: Wall time of the whole demo.
+    """
+
+    out_dir: str
+    report_html: str
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comparison: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def default_cache_dir() -> Path:
+    """Returns the phantom cache root: ``$FRACTURENET_CACHE`` or ``~/.cache/fracturenet``."""
+    env = os.environ.get("FRACTURENET_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fracturenet"
+
+
+def _log(verbose: int, message: str) -> None:
+    if verbose:
+        print(f"[demo] {message}", flush=True)
+
+
+def run_demo(
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    quick: bool = False,
+    settings: DemoSettings | None = None,
+    backbones: tuple[str, ...] = ("vgg16", "resnet50"),
+    cache_dir: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    verbose: int = 1,
+) -> DemoResult:
+    """Trains, evaluates, explains and compares backbones on the synthetic phantoms.
+
+    Writes into a new run directory: per backbone the Trainer's run folder (config,
+    environment, history, curves, checkpoints, ``model.keras``), ``metrics.json``, a
+    confusion-matrix PNG and a Grad-CAM overlay PNG; at the top ``metrics.json`` with the
+    comparison and ``report.html`` that puts it all on one self-contained page.
+
+    ImageNet weights are used when Keras already has them cached; otherwise the models start
+    from random weights (``weights=None``) and train all layers, which the output and the
+    report say.
+
+    Args:
+        out_dir: New folder for the results. Defaults to
+            ``./fracturenet-runs/demo-<timestamp>``.
+        quick: Use the smaller :data:`QUICK` budget (under 2 minutes on 2 CPU cores).
+            Defaults to `False`.
+        settings: An explicit budget, overriding ``quick``. Defaults to `None`.
+        backbones: Registered backbones to train and compare. Defaults to
+            `("vgg16", "resnet50")`.
+        cache_dir: Where the phantoms are generated (reused when present). Defaults to
+            :func:`default_cache_dir`.
+        seed: Seed for the phantoms, splits and training. Defaults to `0`.
+        verbose: 0 quiet, 1 progress. Defaults to `1`.
+
+    Returns:
+        A :class:`DemoResult`.
+
+    Raises:
+        RunDirectoryExistsError: If ``out_dir`` exists and is not empty.
+    """
+    from fracturenet.data.synthetic import make_synthetic_fractures
+    from fracturenet.demo_report import write_demo_report
+    from fracturenet.training.rundir import atomic_write_json, new_run_path
+
+    t_start = time.perf_counter()
+    s = settings or (QUICK if quick else STANDARD)
+    out = Path(out_dir) if out_dir is not None else new_run_path("fracturenet-runs", "demo")
+    if out.exists() and any(out.iterdir()):
+        raise RunDirectoryExistsError(
+            f"Demo output folder {str(out)!r} exists and is not empty; choose a new one. "
+            f"Received: out_dir={str(out)!r}"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    phantom_dir = cache / f"phantoms-n{s.images_per_class}-s{s.phantom_size}-seed{seed}"
+    _log(verbose, f"1/4 phantoms: {phantom_dir}")
+    manifest = make_synthetic_fractures(
+        phantom_dir, images_per_class=s.images_per_class, image_size=s.phantom_size, seed=seed
+    )
+    train, val, test = _split(manifest, seed)
+    _log(verbose, f"    {len(train)} train / {len(val)} val / {len(test)} test images, "
+                  f"{manifest.num_classes} classes")
+    result = DemoResult(out_dir=str(out), report_html="")
+    reports = {}
+    for i, backbone in enumerate(backbones, 1):
+        _log(verbose, f"2/4 training {backbone} ({i}/{len(backbones)})")
+        reports[backbone] = _train_one(backbone, s, train, val, test, out, seed, verbose, result)
+    _log(verbose, "3/4 comparing the models on the same test images")
+    from fracturenet.evaluation import compare
+
+    comparison = compare(*reports.values(), names=list(reports))
+    result.comparison = comparison.to_dict()
+    result.metrics = {b: _headline(r) for b, r in reports.items()}
+    result.seconds = round(time.perf_counter() - t_start, 1)
+    atomic_write_json(out / "metrics.json", {
+        "settings": asdict(s), "seed": seed, "weights": result.weights,
+        "metrics": result.metrics, "comparison": result.comparison, "seconds": result.seconds,
+    })
+    _log(verbose, "4/4 writing the report")
+    result.report_html = str(write_demo_report(out, s, manifest, reports, comparison, result))
+    _log(verbose, f"done in {result.seconds:.0f}s: {comparison.verdict}")
+    return result
+
+
+def _headline(report: Any) -> dict[str, Any]:
+    keys = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc_macro", "ece")
+    out: dict[str, Any] = {k: report.metrics[k] for k in keys if k in report.metrics}
+    out["ci95"] = {k: [ci.low, ci.high] for k, ci in report.intervals.items()}
+    return out
+
+
+def _split(manifest: Any, seed: int) -> tuple[Any, Any, Any]:
+    from fracturenet.data import train_val_test_split
+
+    split = train_val_test_split(manifest, val=0.2, seed=seed, groups=None)
+    return split.subset("train"), split.subset("val"), split.subset("test")
+
+
+def _train_one(backbone: str, s: DemoSettings, train: Any, val: Any, test: Any, out: Path,
+               seed: int, verbose: int, result: DemoResult) -> Any:
+    from fracturenet.config import ModelConfig
+    from fracturenet.data import make_dataset
+    from fracturenet.evaluation import evaluate
+    from fracturenet.models import imagenet_weights_cached
+    from fracturenet.training import Trainer
+
+    pretrained = imagenet_weights_cached(backbone)
+    result.weights[backbone] = "imagenet" if pretrained else "none"
+    if not pretrained:
+        _log(verbose, f"    no cached ImageNet weights for {backbone}: starting from random "
+                      "weights (weights=None) and training all layers")
+    config = ModelConfig(backbone=backbone, num_classes=train.num_classes,
+                         input_shape=(s.input_size, s.input_size, 3),
+                         weights="imagenet" if pretrained else None, dropout=0.2)
+    trainer = Trainer(config, run_dir=out / backbone, seed=seed, verbose=verbose,
+                      class_names=train.class_names)
+    trainer.fit(train, val, epochs=s.epochs, fine_tune_epochs=s.fine_tune_epochs,
+                unfreeze=2 if pretrained else "all", lr=s.lr, fine_tune_lr=s.fine_tune_lr,
+                batch_size=s.batch_size)
+    test_ds = make_dataset(test, image_size=s.input_size, batch_size=s.batch_size)
+    report = evaluate(trainer.model, test_ds, class_names=test.class_names, ids=test.paths,
+                      seed=seed, model_name=backbone)
+    report.to_json(out / backbone / "metrics.json")
+    _explain_examples(trainer.model, test, s, out / backbone)
+    return report
+
+
+def _explain_examples(model: Any, test: Any, s: DemoSettings, folder: Path) -> None:
+    from fracturenet.data import load_image
+    from fracturenet.explain import explain, save_explanation_grid
+
+    # one image per class first, so the grid shows every fracture pattern
+    picked: list[int] = []
+    for label in range(test.num_classes):
+        picked.extend([i for i, y in enumerate(test.labels) if y == label][:1])
+    picked = picked[: s.gradcam_images]
+    originals = [load_image(test.paths[i]) for i in picked]
+    explanations = explain(model, originals, method="gradcam", class_names=test.class_names)
+    save_explanation_grid(originals, explanations, folder / "gradcam.png",
+                          true_labels=[test.labels[i] for i in picked],
+                          class_names=test.class_names)

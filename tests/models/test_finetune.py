@@ -59,3 +59,15 @@ def test_batchnorm_stays_in_inference_mode_when_fine_tuning():
     summary = trainable_summary(model)
     assert summary["non_trainable_params"] > 0
     assert summary["total_params"] == model.count_params()
+
+
+def test_batchnorm_trains_only_when_asked():
+    model = build_classifier("resnet50", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    bns = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)]
+    set_trainable(model, 1, train_batchnorm=True)
+    top = [b for b in bns if b.name.startswith("conv5_")]
+    low = [b for b in bns if b.name.startswith("conv2_")]
+    assert top and all(b.trainable for b in top)
+    assert low and not any(b.trainable for b in low)
+    set_trainable(model, "all")
+    assert not any(b.trainable for b in bns)

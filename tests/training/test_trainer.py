@@ -95,7 +95,7 @@ def test_bad_arguments_are_named():
 @pytest.mark.slow
 def test_resume_after_kill_9(tmp_path):
     run = tmp_path / "run"
-    proc = _child("train", run, 30)
+    proc = _child("train", run, 12)
     last = run / "checkpoints" / "last.json"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -111,11 +111,11 @@ def test_resume_after_kill_9(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = json.loads(last.read_text())["epoch"]
-    assert 2 <= killed_at < 30
-    out, err = _child("resume", run, 30).communicate(timeout=300)
+    assert 2 <= killed_at < 12
+    out, err = _child("resume", run, 12).communicate(timeout=300)
     assert out.strip(), err[-2000:]
     epochs = json.loads(out.strip().splitlines()[-1])["epochs"]
-    assert epochs == list(range(1, 31))
+    assert epochs == list(range(1, 13))
     assert f"after epoch {killed_at}" in (run / "train.log").read_text()
 
 
@@ -168,3 +168,21 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers():
         assert out.strip(), err[-2000:]
         result = json.loads(out.strip().splitlines()[-1])
         assert result == {"strategy": "multi_worker", "replicas": 2, "epochs": 2}
+
+
+def test_manifest_input_caches_features_and_disk_cache_is_reused(tmp_path, phantoms):
+    train = phantoms.subset("train")
+    cfg = ModelConfig("vgg16", num_classes=train.num_classes, input_shape=(32, 32, 3))
+    auto = Trainer(cfg, precision="float32", verbose=0, seed=3).fit(train, None, epochs=1)
+    assert auto.feature_cache == "memory"
+    for i in range(2):
+        trainer = Trainer(cfg, run_dir=tmp_path / f"r{i}", precision="float32", verbose=0, seed=3)
+        trainer.fit(train, None, epochs=1, feature_cache="disk",
+                    feature_cache_dir=tmp_path / "cache")
+    assert "feature cache: loaded" in (tmp_path / "r1" / "train.log").read_text()
+    assert "feature cache: loaded" not in (tmp_path / "r0" / "train.log").read_text()
+    assert len(list((tmp_path / "cache").glob("features-*.npz"))) == 1
+    # augmentation changes the backbone's input every epoch: auto must not cache then
+    aug = Trainer(cfg, precision="float32", verbose=0).fit(train, None, epochs=1,
+                                                           augment="light")
+    assert aug.feature_cache == "off"

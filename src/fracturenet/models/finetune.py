@@ -75,8 +75,8 @@ def block_start_index(model: keras.Model, top_blocks: int) -> int:
     raise ValueError(f"Backbone {spec.name!r} has no layer starting with {prefix!r}.")
 
 
-def set_trainable(model: keras.Model, policy: str | int) -> None:
-    """Chooses which backbone layers train; the head always trains, BatchNorm never.
+def set_trainable(model: keras.Model, policy: str | int, *, train_batchnorm: bool = False) -> None:
+    """Chooses which backbone layers train; the head always trains, BatchNorm by default never.
 
     Recompile the model after calling this for the change to take effect in ``fit``.
 
@@ -85,6 +85,10 @@ def set_trainable(model: keras.Model, policy: str | int) -> None:
         policy: ``"none"`` (freeze the backbone), ``"all"`` (unfreeze it), an int ``N``
             (unfreeze the top ``N`` blocks of ``spec.blocks``) or a backbone layer name
             (unfreeze from that layer to the top).
+        train_batchnorm: Let unfrozen BatchNormalization layers train (and update their
+            statistics). Keep the default for pretrained weights (the Keras transfer-learning
+            rule: BatchNorm stays in inference mode); set it for a backbone trained from
+            random weights, whose BatchNorm statistics mean nothing yet. Defaults to `False`.
 
     Raises:
         ValueError: If ``policy`` is not one of these (the message says which are valid).
@@ -119,7 +123,7 @@ def set_trainable(model: keras.Model, policy: str | int) -> None:
             layer.trainable = layer.name in HEAD_LAYERS
     for index, layer in enumerate(layers):
         is_bn = isinstance(layer, keras.layers.BatchNormalization)
-        layer.trainable = index >= start and not is_bn
+        layer.trainable = index >= start and (train_batchnorm or not is_bn)
 
 
 def _count(weights: list[Any]) -> int:

@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
 from fracturenet.training.rundir import atomic_write
 
-__all__ = ["extract_features", "FeatureCache", "cache_key"]
+__all__ = ["extract_features", "FeatureCache", "cache_key", "manifest_feature_key"]
 
 
 def extract_features(
@@ -119,3 +120,21 @@ class FeatureCache:
                 np.savez(f, features=features, labels=labels)
 
         return atomic_write(self.path(key), _write)
+
+
+def manifest_feature_key(model: Any, source: Any) -> str:
+    """Cache key for a manifest's features: files, backbone, its weights, input and precision."""
+    import hashlib
+
+    from fracturenet.models import backbone_layers, backbone_of
+
+    digest = hashlib.sha256()  # the extractor's weights, so new weights never hit old features
+    for w in (w for layer in backbone_layers(model) for w in layer.weights):
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
+    return cache_key(
+        files=file_fingerprint(source.paths),
+        backbone=backbone_of(model),
+        weights=digest.hexdigest(),
+        input_shape=model.input_shape,
+        policy=model.dtype_policy.name,
+    )

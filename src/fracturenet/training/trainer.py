@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
 import time
-from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -17,48 +15,28 @@ from fracturenet.training.callbacks import EpochCallback
 from fracturenet.training.checkpoint import load_checkpoint, restore_optimizer
 from fracturenet.training.feature_cache import (
     FeatureCache,
-    cache_key,
     extract_features,
-    file_fingerprint,
+    manifest_feature_key,
 )
 from fracturenet.training.hardware import (
-    ExecutionPlan,
     HardwareInfo,
-    apply_plan,
     detect_hardware,
-    plan_execution,
 )
 from fracturenet.training.history import TrainingHistory, plot_history
 from fracturenet.training.rundir import RunDirectory
+from fracturenet.training.setup import (
+    build_under_plan,
+    environment_info,
+    fit_config,
+    load_weights_quietly,
+    model_builder,
+    plan_for_built_model,
+    resolve_class_weight,
+)
 
 __all__ = ["Trainer"]
 
 FEATURE_CACHE_MODES = ("auto", "memory", "disk", "off")
-
-
-def _environment(plan: ExecutionPlan, hw: HardwareInfo, seed: int) -> dict[str, Any]:
-    import numpy
-
-    from fracturenet._version import __version__
-
-    versions = {
-        "python": platform.python_version(),
-        "fracturenet": __version__,
-        "keras": keras.__version__,
-        "numpy": numpy.__version__,
-    }
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        versions["tensorflow"] = tf.__version__
-    return {
-        "versions": versions,
-        "backend": keras.backend.backend(),
-        "seed": seed,
-        "platform": platform.platform(),
-        "hardware": hw.to_dict(),
-        "plan": plan.to_dict(),
-    }
 
 
 class Trainer:
@@ -134,57 +112,12 @@ class Trainer:
         keras.utils.set_random_seed(self.seed)
         self.model_config = model if isinstance(model, ModelConfig) else None
         if isinstance(model, keras.Model):
-            if not isinstance(strategy, str) or strategy not in ("auto", "default"):
-                raise ValueError(
-                    "A model that is already built can only train on the default strategy; pass "
-                    "a ModelConfig or a callable that builds the model to use "
-                    f"strategy={strategy!r}. Received: model=<built keras.Model>"
-                )
-            policy = model.dtype_policy.name
-            base = plan_execution(self.hardware, precision="float32", strategy="default")
-            self.plan = ExecutionPlan(
-                device=base.device,
-                strategy="default",
-                precision=policy,
-                replicas=1,
-                memory_growth=base.memory_growth,
-                reasons=base.reasons[:1]
-                + (
-                    "strategy: model built outside the Trainer -> default",
-                    f"precision: {policy} (the model's own policy)",
-                ),
-            )
-            self.strategy = None
+            self.plan, self.strategy = plan_for_built_model(model, self.hardware, strategy), None
             self.model = model
         else:
-            builder = _builder(model)
-            if isinstance(strategy, str):
-                self.plan = plan_execution(self.hardware, precision=precision, strategy=strategy)
-                previous = keras.mixed_precision.global_policy().name
-                self.strategy = apply_plan(self.plan)
-            else:  # a tf.distribute.Strategy instance chosen by the caller
-                base = plan_execution(self.hardware, precision=precision, strategy="default")
-                n = int(strategy.num_replicas_in_sync)
-                self.plan = ExecutionPlan(
-                    device=base.device,
-                    strategy=type(strategy).__name__,
-                    precision=base.precision,
-                    replicas=n,
-                    memory_growth=base.memory_growth,
-                    reasons=base.reasons
-                    + (
-                        f"strategy: {type(strategy).__name__} with {n} "
-                        "replicas (given by the user)",
-                    ),
-                )
-                previous = keras.mixed_precision.global_policy().name
-                keras.mixed_precision.set_global_policy(self.plan.precision)
-                self.strategy = strategy
-            try:
-                with self._scope():
-                    self.model = builder()
-            finally:
-                keras.mixed_precision.set_global_policy(previous)
+            self.plan, self.strategy, self.model = build_under_plan(
+                model_builder(model), self.hardware, precision, strategy
+            )
         for reason in self.plan.reasons:
             self.log(reason)
 
@@ -247,6 +180,7 @@ class Trainer:
         feature_cache_dir: str | os.PathLike[str] | None = None,
         batch_size: int = 32,
         augment: Any = None,
+        train_batchnorm: bool | None = None,
     ) -> TrainingHistory:
         """Runs phase 1 (head only) and optionally phase 2 (fine-tuning).
 
@@ -276,6 +210,10 @@ class Trainer:
             batch_size: Per-replica batch size for pipelines the Trainer builds.
                 Defaults to `32`.
             augment: Augmentation preset for a ``Manifest`` training input. Defaults to `None`.
+            train_batchnorm: Let BatchNormalization layers train in phase 2. ``None`` does so
+                only for a model the Trainer built from random weights (``weights=None``),
+                whose statistics carry nothing to preserve; pretrained backbones keep
+                BatchNorm in inference mode. Defaults to `None`.
 
         Returns:
             The :class:`~fracturenet.training.TrainingHistory`.
@@ -323,11 +261,11 @@ class Trainer:
                 "feature_cache='disk' needs feature_cache_dir or a run_dir. "
                 "Received: feature_cache_dir=None"
             )
-        weights = self._class_weight(class_weight, train)
+        weights = resolve_class_weight(class_weight, train)
         history = TrainingHistory(
             monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
         )
-        state = self._start_run(locals_for_config(locals()), history)
+        state = self._start_run(fit_config(locals()), history)
         done = int(state["epoch"]) if state else 0
 
         if done < epochs:
@@ -364,7 +302,11 @@ class Trainer:
             )
             done = history.epochs
         if fine_tune_epochs and done < epochs + fine_tune_epochs:
-            set_trainable(self.model, unfreeze)
+            if train_batchnorm is None:
+                train_batchnorm = (
+                    self.model_config is not None and self.model_config.weights is None
+                )
+            set_trainable(self.model, unfreeze, train_batchnorm=train_batchnorm)
             self.log(f"phase 2: fine-tuning with unfreeze={unfreeze!r} at lr={fine_tune_lr}")
             self._compile(self.model, fine_tune_lr)
             self._restore_optimizer(self.model, state, "fine_tune")
@@ -388,7 +330,7 @@ class Trainer:
     def _fit_input(self, data: Any, gbatch: int) -> tuple[Any, Any, dict[str, Any]]:
         if isinstance(data, tuple):
             return self.model, data[0], {"y": data[1], "batch_size": gbatch, "shuffle": True}
-        return self.model, data, {}
+        return self.model, data, {"shuffle": False}  # a dataset shuffles itself (make_dataset)
 
     def _features(
         self, extractor: Any, ds: Any, source: Any, mode: str, directory: Any
@@ -397,7 +339,7 @@ class Trainer:
         cache = key = None
         if mode == "disk":
             cache = FeatureCache(directory or self.run.file("cache"))  # type: ignore[union-attr]
-            key = self._feature_key(source)
+            key = manifest_feature_key(self.model, source) if isinstance(source, Manifest) else None
             hit = cache.load(key) if key else None
             if hit is not None:
                 self.log(
@@ -413,19 +355,6 @@ class Trainer:
         if cache is not None and key:
             cache.save(key, *feats)
         return feats
-
-    def _feature_key(self, source: Any) -> str | None:
-        if not isinstance(source, Manifest):
-            return None
-        from fracturenet.models import backbone_of
-
-        weights = [np.asarray(w).ravel()[:16].tolist() for w in self.model.weights[:2]]
-        return cache_key(
-            files=file_fingerprint(source.paths),
-            input_shape=self.model.input_shape,
-            weights=weights,
-            policy=self.model.dtype_policy.name,
-        )
 
     def _restore_optimizer(self, active: Any, state: dict[str, Any] | None, phase: str) -> None:
         if state and state.get("phase") == phase and state.get("optimizer_values"):
@@ -464,23 +393,6 @@ class Trainer:
                 **fit_kw,
             )
 
-    def _class_weight(self, class_weight: Any, train: Any) -> dict[int, float] | None:
-        if class_weight is None or isinstance(class_weight, dict):
-            return class_weight
-        if class_weight != "balanced":
-            raise ValueError(
-                "Argument `class_weight` must be 'balanced', a dict or None. "
-                f"Received: class_weight={class_weight!r}"
-            )
-        if isinstance(train, Manifest):
-            labels = np.asarray(train.labels)
-        elif isinstance(train, tuple):
-            labels = np.asarray(train[1]).reshape(-1)
-        else:
-            labels = np.concatenate([np.asarray(b[1]).reshape(-1) for b in train])
-        classes, counts = np.unique(labels.astype(int), return_counts=True)
-        return {int(c): float(len(labels) / (len(classes) * n)) for c, n in zip(classes, counts)}
-
     # ------------------------------------------------------------------ run files
     def _start_run(self, config: dict[str, Any], history: TrainingHistory) -> dict[str, Any] | None:
         if self.run is None:
@@ -502,13 +414,15 @@ class Trainer:
                     "class_names": list(self.class_names or []),
                 },
             )
-        self.run.write_json("environment.json", _environment(self.plan, self.hardware, self.seed))
+        self.run.write_json(
+            "environment.json", environment_info(self.plan, self.hardware, self.seed)
+        )
         return state
 
     def _finish(self, history: TrainingHistory) -> None:
         best = self.run.checkpoints / "best.weights.h5" if self.run else None
         if best is not None and best.exists():
-            _load_weights_quietly(self.model, best)
+            load_weights_quietly(self.model, best)
             self.log(
                 f"restored the best weights: epoch {history.best_epoch} "
                 f"({history.monitor}={history.best_value:.4f})"
@@ -533,56 +447,3 @@ class Trainer:
             training=history.to_dict(),
         )
         self.log(f"saved {self.run.file('model.keras')}")
-
-
-def locals_for_config(values: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-friendly fit arguments recorded in ``config.json``."""
-    keys = (
-        "epochs",
-        "fine_tune_epochs",
-        "unfreeze",
-        "lr",
-        "fine_tune_lr",
-        "class_weight",
-        "early_stopping",
-        "monitor",
-        "feature_cache",
-        "batch_size",
-        "augment",
-    )
-    out = {}
-    for k in keys:
-        v = values.get(k)
-        out[k] = v if isinstance(v, (int, float, str, type(None), dict)) else repr(v)
-    return out
-
-
-def _builder(model: Any) -> Callable[[], Any]:
-    if isinstance(model, ModelConfig):
-        from fracturenet.models import build_classifier
-
-        cfg = model
-        return lambda: build_classifier(
-            cfg.backbone,
-            num_classes=cfg.num_classes,
-            input_shape=tuple(cfg.input_shape),
-            weights=cfg.weights,
-            pooling=cfg.pooling,
-            dropout=cfg.dropout,
-            dense_units=cfg.dense_units,
-        )
-    if callable(model):
-        return model
-    raise TypeError(
-        "Argument `model` must be a keras.Model, a ModelConfig or a callable that "
-        f"returns a keras.Model. Received: model={type(model).__name__}"
-    )
-
-
-def _load_weights_quietly(model: Any, path: Any) -> None:
-    """Loads weights; the optimizer-variable mismatch warning does not apply to weight files."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model.load_weights(str(path))

@@ -89,14 +89,61 @@ def test_heat_in_mask_ratio():
         heat_in_mask_ratio(heat, mask[:2])
 
 
-def test_heat_is_on_the_phantom_fracture():
-    synthetic = pytest.importorskip(
-        "fracturenet.data.synthetic", reason="needs fracturenet.data.synthetic"
+def _phantom_classifier(size: int):
+    """A small from-scratch CNN (raw 0-255 grey pixels in), compiled for sparse labels."""
+    import keras
+
+    inputs = keras.Input((size, size, 1))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    for filters in (16, 32):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="last_conv")(x)
+    x = keras.layers.GlobalMaxPooling2D()(x)
+    outputs = keras.layers.Dense(2, activation="softmax", name="predictions")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.slow
+def test_heat_is_on_the_phantom_fracture(tmp_path):
+    # ~20 s on 2 shared CPU cores. VGG16 from scratch does not learn 96 images in that
+    # time; a small CNN does (about 0.88 held-out accuracy), which is all this needs.
+    import keras
+
+    from fracturenet.data import load_fracture_mask, load_image, make_synthetic_fractures
+    from fracturenet.explain import explain
+
+    size = 64
+    manifest = make_synthetic_fractures(
+        tmp_path / "phantoms",
+        classes=["comminuted"],
+        include_normal=True,
+        images_per_class=64,
+        image_size=size,
     )
-    pytest.importorskip("fracturenet.models", reason="needs fracturenet.models.build_classifier")
-    # Integrator: train a tiny classifier on render_phantom() images (e.g. fracture vs
-    # intact, 48 px, a few epochs) and assert for Grad-CAM that
-    # heat_in_mask_ratio(explain(model, [img]).heatmaps[0], mask) > 1 on held-out phantoms.
-    image, mask = synthetic.render_phantom("transverse", image_size=48, seed=0)
-    assert image.shape == mask.shape and mask.any()
-    pytest.skip("phantom training lands with fracturenet.data.synthetic and models")
+
+    def split(name):
+        sub = manifest.subset(name)
+        pixels = np.stack([load_image(p)[..., :1] for p in sub.paths]).astype("float32")
+        return pixels, np.asarray(sub.labels), sub.paths
+
+    x_train, y_train, _ = split("train")
+    x_test, y_test, test_paths = split("test")
+    keras.utils.set_random_seed(0)
+    model = _phantom_classifier(size)
+    model.fit(x_train, y_train, epochs=25, batch_size=16, verbose=0)
+    accuracy = float((model.predict(x_test, verbose=0).argmax(1) == y_test).mean())
+    assert accuracy >= 0.75, f"the phantom model did not learn (accuracy {accuracy:.2f})"
+
+    fracture = 1 - manifest.class_names.index("No fracture")
+    held_out = [i for i, y in enumerate(y_test) if y == fracture]
+    masks = [load_fracture_mask(test_paths[i]) for i in held_out]
+    result = explain(model, x_test[held_out], method="gradcam", target=fracture)
+    ratios = [heat_in_mask_ratio(h, m) for h, m in zip(result.heatmaps, masks, strict=True)]
+    # The fracture sits on the bright bone, so "heat on bright pixels" already scores above
+    # 1; the map must beat that naive baseline too, not just the background.
+    brightness = [heat_in_mask_ratio(x_test[i, ..., 0], m) for i, m in zip(held_out, masks)]
+    assert np.mean(ratios) > 1.0
+    assert np.mean(ratios) > np.mean(brightness), (np.mean(ratios), np.mean(brightness))

@@ -1,24 +1,34 @@
-"""Letterbox geometry (private stand-in for fracturenet.data.resize)."""
+"""Explanations use the data layer's letterbox geometry, so heatmaps land on the right pixels."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fracturenet.explain import _geometry, fit_images
+from fracturenet.data import resize_image, restore_geometry
+from fracturenet.explain import fit_images
 from tests.explain.conftest import region_model
 
 
 @pytest.mark.parametrize("hw", [(48, 24), (24, 48), (32, 32), (7, 50)])
 def test_fit_then_restore_puts_a_marker_back_in_place(hw):
-    image = np.zeros((*hw, 1), np.float32)
+    image = np.zeros(hw, np.float32)
     r, c = hw[0] // 3, hw[1] // 4
     image[r, c] = 255.0
-    fitted = _geometry.fit_to_input(image, (32, 32), "letterbox")
-    restored = _geometry.restore_geometry(fitted[..., 0], hw, (32, 32), "letterbox")
+    batch, sizes = fit_images(region_model(32), [image])
+    assert sizes == [hw]
+    restored = restore_geometry(batch[0, ..., 0], hw, (32, 32), "letterbox")
     assert restored.shape == hw
     found = np.unravel_index(np.argmax(restored), hw)
     assert abs(found[0] - r) <= 2 and abs(found[1] - c) <= 2
+
+
+@pytest.mark.parametrize("mode", ["letterbox", "stretch"])
+def test_model_inputs_are_exactly_what_the_pipeline_resizes(mode):
+    # Same geometry and interpolation as training, or heat would be shifted by a pixel.
+    image = np.random.default_rng(0).uniform(0, 255, (37, 61, 3)).astype(np.float32)
+    batch, _ = fit_images(region_model(32), [image], resize_mode=mode)
+    np.testing.assert_array_equal(batch[0], resize_image(image, 32, mode))
 
 
 def test_letterbox_pads_black_and_centred():

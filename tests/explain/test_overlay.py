@@ -103,9 +103,9 @@ def test_load_image_errors(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "junk.png").write_bytes(b"not an image")
     for name, reason in [
-        ("missing.png", "no such file"),
+        ("missing.png", "file not found"),
         ("empty.png", "zero-byte"),
-        ("junk.png", "not a readable image"),
+        ("junk.png", "not an image"),
     ]:
         with pytest.raises(ImageDecodeError, match=reason):
             load_image(tmp_path / name)

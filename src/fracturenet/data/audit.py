@@ -16,56 +16,25 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fracturenet.data.audit_report import AuditReport, ImageRecord
+from fracturenet.data.decode import load_image
 from fracturenet.data.duplicates import DEFAULT_NEAR_THRESHOLD, UnionFind, near_duplicate_pairs
 from fracturenet.data.manifest import Manifest
-from fracturenet.exceptions import ImageDecodeError
+from fracturenet.exceptions import ImageDecodeError, MissingExtraError
 
 _THUMB_SIDE = 128
 _BOX = 4  # PIL.Image.Resampling.BOX, without importing PIL at import time
 
-if TYPE_CHECKING:  # pragma: no cover
-    from PIL.Image import Image
-
 __all__ = ["audit", "group_duplicates"]
-
-
-def _open_rgb(path: str) -> Image:
-    """Opens ``path`` as an RGB PIL image with EXIF orientation applied.
-
-    Kept as the single place that decodes, so it can be swapped for ``decode.load_image``.
-
-    Raises:
-        ImageDecodeError: If the file is empty, missing or not a decodable image.
-    """
-    from PIL import Image as PILImage
-    from PIL import ImageOps, UnidentifiedImageError
-
-    try:
-        if os.path.getsize(path) == 0:
-            raise ImageDecodeError(path, "zero-byte file")
-        with PILImage.open(path) as im:
-            im.load()
-            return ImageOps.exif_transpose(im).convert("RGB")
-    except ImageDecodeError:
-        raise
-    except FileNotFoundError as e:
-        raise ImageDecodeError(path, "file not found") from e
-    except UnidentifiedImageError as e:
-        raise ImageDecodeError(path, "not a recognised image format") from e
-    except PILImage.DecompressionBombError as e:
-        raise ImageDecodeError(path, f"too many pixels, possible decompression bomb ({e})") from e
-    except (OSError, ValueError, SyntaxError) as e:
-        raise ImageDecodeError(path, f"decoding failed ({e})") from e
 
 
 def _hash_one(path: str, hash_size: int) -> ImageRecord:
     """Reads one file and returns its hashes and size, or the reason it is unreadable."""
     import imagehash
+    from PIL import Image
 
     try:
         with open(path, "rb") as f:
@@ -73,10 +42,14 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
     except OSError as e:
         return ImageRecord(error=f"cannot read file ({e.strerror or e})")
     try:
-        im = _open_rgb(path)
+        # The same decoding the model sees (EXIF orientation, alpha on black, 16-bit
+        # scaling, DICOM), so "identical pixels" means identical network input.
+        pixels = load_image(path)
     except ImageDecodeError as e:
         return ImageRecord(file_sha256=file_sha, error=e.reason)
-    pixels = np.asarray(im)
+    except MissingExtraError as e:  # a DICOM file without pydicom: report, do not abort
+        return ImageRecord(file_sha256=file_sha, error=str(e))
+    im = Image.fromarray(pixels)
     pix = hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
     # Perceptual hashes only look at a 32x32 (pHash) or 9x8 (dHash) grey image: hashing an
     # area-averaged thumbnail gives the same bits about 6x faster than the full picture.

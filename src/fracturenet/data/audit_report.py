@@ -259,9 +259,11 @@ class AuditReport:
         return self.summary()
 
     def _thumb(self, i: int, side: int) -> str:
-        from fracturenet.data.audit import _open_rgb
+        from PIL import Image
 
-        im = _open_rgb(self.manifest.paths[i])
+        from fracturenet.data.decode import load_image
+
+        im = Image.fromarray(load_image(self.manifest.paths[i], draft=side))
         im.thumbnail((side, side))
         buf = io.BytesIO()
         im.save(buf, format="JPEG", quality=80)

@@ -4,6 +4,7 @@ The only subpackage that imports tf-keras-vis (lazily, inside functions: it chan
 environment on import).
 """
 
+from fracturenet.data.decode import load_image  # re-exported: explain accepts image files
 from fracturenet.explain.cam import METHODS, explain
 from fracturenet.explain.compare import (
     DEFAULT_METHODS,
@@ -18,7 +19,7 @@ from fracturenet.explain.faithfulness import (
     heat_in_mask_ratio,
     random_heatmaps,
 )
-from fracturenet.explain.folder import explain_to_folder, load_image
+from fracturenet.explain.folder import explain_to_folder
 from fracturenet.explain.inputs import fit_images
 from fracturenet.explain.overlay import overlay, save_explanation_grid
 from fracturenet.explain.results import Explanation, Explanations

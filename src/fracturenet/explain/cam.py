@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from fracturenet.data.resize import restore_geometry
 from fracturenet.exceptions import ExplainError
-from fracturenet.explain import _geometry, _graph
-from fracturenet.explain.inputs import input_size, prepare_images
+from fracturenet.explain import _graph
+from fracturenet.explain.inputs import check_resize_mode, input_size, prepare_images
 from fracturenet.explain.results import Explanations
 from fracturenet.explain.scores import build_score, head_kind, logits_model
 
@@ -189,7 +190,7 @@ def explain(
         raise ExplainError(
             f"Argument `method` must be one of {list(METHODS)}. Received: method={method!r}"
         )
-    _geometry.check_resize_mode(resize_mode)
+    check_resize_mode(resize_mode)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ExplainError(
             f"Argument `batch_size` must be a positive int. Received: batch_size={batch_size!r}"
@@ -240,7 +241,7 @@ def explain(
             maps.append(np.asarray(out, dtype=np.float32).reshape(len(batch), *size_hw))
     input_maps = np.clip(np.nan_to_num(np.concatenate(maps)), 0.0, 1.0)
     heatmaps = [
-        _normalise(_geometry.restore_geometry(m, hw, size_hw, resize_mode))
+        _normalise(restore_geometry(m, hw, size_hw, resize_mode))
         for m, hw in zip(input_maps, sizes, strict=True)
     ]
     rows = np.arange(len(probs))

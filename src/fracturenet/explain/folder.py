@@ -10,46 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from fracturenet.exceptions import ExplainError, ImageDecodeError
+from fracturenet.data.decode import load_image
+from fracturenet.exceptions import ExplainError
 from fracturenet.explain.overlay import class_name, true_label_text
 
-__all__ = ["explain_to_folder", "load_image"]
-
-
-def load_image(path: str | Path) -> np.ndarray:
-    """Reads an image file as uint8: ``(H, W)`` for greyscale, ``(H, W, 3)`` otherwise.
-
-    Args:
-        path: A PNG, JPEG, BMP or TIFF file.
-
-    Returns:
-        The pixels.
-
-    Raises:
-        ImageDecodeError: When the file is missing, empty or cannot be decoded.
-
-    Example:
-        >>> import tempfile, pathlib, numpy as np
-        >>> from PIL import Image
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.png"
-        >>> Image.fromarray(np.zeros((3, 5), np.uint8)).save(p)
-        >>> load_image(p).shape
-        (3, 5)
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    if not path.is_file():
-        raise ImageDecodeError(str(path), "no such file")
-    if path.stat().st_size == 0:
-        raise ImageDecodeError(str(path), "zero-byte file")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            grey = image.mode in ("1", "L", "I", "I;16", "F")
-            return np.asarray(image.convert("L" if grey else "RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise ImageDecodeError(str(path), f"not a readable image ({err})") from err
+__all__ = ["explain_to_folder"]
 
 
 def _unique_stems(names: Sequence[str]) -> list[str]:

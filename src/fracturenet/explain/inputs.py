@@ -6,8 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from fracturenet.data.resize import resize_image
 from fracturenet.exceptions import ExplainError
-from fracturenet.explain import _geometry
+
+#: Resize modes explanations accept: those that keep the whole image, so every original
+#: pixel gets heat ("crop" would leave the cut-off margins without any).
+RESIZE_MODES = ("letterbox", "stretch")
 
 __all__ = ["fit_images"]
 
@@ -39,10 +43,19 @@ def prepare_images(images: Any, size_hw, original_sizes, resize_mode: str, chann
     else:
         original_sizes = [a.shape[:2] for a in arrays]
     fitted = [
-        a if a.shape[:2] == tuple(size_hw) else _geometry.fit_to_input(a, size_hw, resize_mode)
+        a if a.shape[:2] == tuple(size_hw) else resize_image(a, size_hw, resize_mode)
         for a in arrays
     ]
     return np.stack(fitted), original_sizes
+
+
+def check_resize_mode(resize_mode: str) -> None:
+    """Raises :class:`ExplainError` unless ``resize_mode`` is in :data:`RESIZE_MODES`."""
+    if resize_mode not in RESIZE_MODES:
+        raise ExplainError(
+            f"Argument `resize_mode` must be one of {list(RESIZE_MODES)}. "
+            f"Received: resize_mode={resize_mode!r}"
+        )
 
 
 def input_size(model: Any, images: Any) -> tuple[tuple[int, int], int]:
@@ -86,6 +99,6 @@ def fit_images(
         >>> batch.shape, sizes, batch[0, :, 0, 0].tolist()
         ((1, 8, 8, 3), [(4, 8)], [0.0, 0.0, 255.0, 255.0, 255.0, 255.0, 0.0, 0.0])
     """
-    _geometry.check_resize_mode(resize_mode)
+    check_resize_mode(resize_mode)
     size_hw, channels = input_size(model, images)
     return prepare_images(images, size_hw, None, resize_mode, channels)

@@ -7,12 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import gradient, write_image
 from PIL import Image
 
 from fracturenet.data import load_image
 from fracturenet.data.decode import to_rgb_array
 from fracturenet.exceptions import ImageDecodeError, MissingExtraError
+from tests.data.conftest import gradient, write_image
 
 
 def _check(img: np.ndarray, hw: tuple[int, int]) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_image
 
 from fracturenet.data import Manifest, discover, normalise_split, read_csv_manifest
 from fracturenet.exceptions import DatasetError
+from tests.data.conftest import write_image
 
 
 def _bone_break(root: Path) -> Path:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import gradient, write_image
 from PIL import Image
 
 import fracturenet.data.pipeline as pipeline_module
@@ -23,6 +22,7 @@ from fracturenet.data import (
     skipped_files,
 )
 from fracturenet.data.load_resized import load_resized
+from tests.data.conftest import gradient, write_image
 
 SIZE = 32
 

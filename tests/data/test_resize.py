@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fracturenet.data import resize_geometry, resize_image, restore_geometry
+from tests.data.conftest import gradient
 
 
 def test_letterbox_keeps_aspect_and_pads_black():

@@ -7,7 +7,6 @@ import gc
 import keras
 import numpy as np
 import pytest
-from conftest import pixels, tiny_size
 
 from fracturenet.models import (
     backbone_layers,
@@ -19,6 +18,7 @@ from fracturenet.models import (
     save_model,
     set_trainable,
 )
+from tests.models.conftest import pixels, tiny_size
 
 BACKBONES = list_backbones()
 HEAVY = {"resnet101", "efficientnetv2s", "convnext_tiny", "densenet121", "inceptionv3"}

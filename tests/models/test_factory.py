@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from conftest import pixels
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fracturenet.exceptions import UnknownBackboneError
 from fracturenet.models import build_classifier, split_feature_extractor
+from tests.models.conftest import pixels
 
 VALID = {
     "backbone": st.just("vgg16"),

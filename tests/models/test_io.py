@@ -8,10 +8,10 @@ import zipfile
 import keras
 import numpy as np
 import pytest
-from conftest import pixels
 
 from fracturenet.exceptions import ModelFormatError
 from fracturenet.models import build_classifier, load_model, read_metadata, save_model
+from tests.models.conftest import pixels
 
 
 @pytest.fixture(scope="module")

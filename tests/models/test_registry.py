@@ -8,7 +8,6 @@ import importlib
 import keras
 import numpy as np
 import pytest
-from conftest import pixels
 
 from fracturenet.exceptions import UnknownBackboneError
 from fracturenet.models import (
@@ -17,6 +16,7 @@ from fracturenet.models import (
     list_backbones,
     register_backbone,
 )
+from tests.models.conftest import pixels
 
 REQUIRED = [
     "vgg16",

@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
 def select_split(manifest: Any, split: str) -> Any:
     """Returns the images ``--split`` names (``auto``: test if present, else all)."""
-    names = manifest.split_names
+    names = manifest.split_names()
     if split == "all" or (split == "auto" and "test" not in names):
         return manifest
     split = "test" if split == "auto" else split

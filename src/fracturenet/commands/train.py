@@ -51,7 +51,7 @@ def split_data(s: dict[str, Any], quiet: bool) -> tuple[Any, Any, Any, Any]:
 
     manifest = discover(s["data"])
     progress(f"found {len(manifest)} images in {manifest.num_classes} classes"
-             + (f" (splits: {', '.join(manifest.split_names)})" if manifest.split_names else ""),
+             + (f" (splits: {', '.join(manifest.split_names())})" if manifest.split_names() else ""),
              quiet=quiet)
     if s["group"]:
         progress("grouping duplicates so that copies never straddle splits", quiet=quiet)
@@ -59,7 +59,7 @@ def split_data(s: dict[str, Any], quiet: bool) -> tuple[Any, Any, Any, Any]:
                                  groups="auto" if s["group"] else None)
 
     def part(name: str) -> Any:
-        return split.subset(name) if name in split.split_names else None
+        return split.subset(name) if name in split.split_names() else None
 
     return split, part("train"), part("val"), part("test")
 

@@ -17,12 +17,12 @@ from fracturenet.commands._common import print_json, progress
 )
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     p.add_argument("model", metavar="RUN", help="run folder or .keras file")
-    p.add_argument("--format", default="savedmodel", choices=("savedmodel", "tflite"),
-                   help="export format (ONNX: no maintained Keras 3 converter; see docs)")
+    p.add_argument("--format", default="savedmodel", choices=("savedmodel", "tflite", "onnx"),
+                   help="export format (onnx needs: pip install 'fracturenet[onnx]')")
     p.add_argument("--quantize", choices=("float16", "dynamic"), default=None,
                    help="TFLite post-training quantisation")
     p.add_argument("--out", help="destination (default: RUN/export/savedmodel or "
-                                 "RUN/export/model[-QUANTIZE].tflite)")
+                                 "RUN/export/model[-QUANTIZE].tflite or RUN/export/model.onnx)")
     p.add_argument("--sample", nargs="+", metavar="IMAGE_OR_FOLDER",
                    help="images for the parity check (default: 8 seeded random images)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing export")
@@ -32,11 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
 
 def default_out(model: str, fmt: str, quantize: str | None) -> Path:
-    """``RUN/export/savedmodel`` or ``RUN/export/model[-QUANTIZE].tflite``."""
+    """``RUN/export/savedmodel``, ``RUN/export/model[-QUANTIZE].tflite`` or ``.../model.onnx``."""
     base = Path(model) if Path(model).is_dir() else Path(model).parent
     if fmt == "savedmodel":
         return base / "export" / "savedmodel"
-    return base / "export" / (f"model-{quantize}.tflite" if quantize else "model.tflite")
+    return base / "export" / (f"model-{quantize}.{fmt}" if quantize else f"model.{fmt}")
 
 
 def run(args: argparse.Namespace) -> int:

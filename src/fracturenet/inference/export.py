@@ -2,7 +2,7 @@
 
 After every export the exported model is run on sample images next to the Keras model and
 the largest absolute difference of the probabilities (and top-1 agreement) is printed and
-stored as ``parity.json`` beside the export. ONNX is not offered: see ``EXPORT_FORMATS``.
+stored as ``parity.json`` beside the export.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import numpy as np
 
 __all__ = ["EXPORT_FORMATS", "QUANTIZE_MODES", "FLOAT_TOLERANCE", "export_model"]
 
-#: Formats :func:`export_model` writes. ONNX is left out: tf2onnx (the maintained TF->ONNX
-#: converter) does not convert Keras 3 models directly and is not tested against TF 2.21.
-EXPORT_FORMATS = ("savedmodel", "tflite")
+#: Formats :func:`export_model` writes. ``onnx`` needs the ``onnx`` extra (tf2onnx, whose
+#: ``from_keras`` converts Keras 3 functional models, and onnxruntime for the parity check).
+EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 #: TFLite post-training quantisation modes (``None`` keeps float32).
 QUANTIZE_MODES = ("float16", "dynamic")
 #: Largest accepted max-abs probability difference for float exports.
@@ -97,6 +97,30 @@ def _tflite_runner(path: str) -> Any:
     return run
 
 
+def _write_onnx(model: Any, path: str) -> None:
+    from fracturenet.exceptions import MissingExtraError
+
+    try:
+        import tensorflow as tf
+        import tf2onnx
+    except ImportError as err:
+        raise MissingExtraError("tf2onnx", "onnx", "Exporting to ONNX") from err
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="image"),)
+    tf2onnx.convert.from_keras(model, input_signature=spec, output_path=path)
+
+
+def _onnx_runner(path: str) -> Any:
+    from fracturenet.exceptions import MissingExtraError
+
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise MissingExtraError("onnxruntime", "onnx", "Checking an ONNX export") from err
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x.astype(np.float32)})[0]
+
+
 def parity(reference: np.ndarray, exported: np.ndarray, *, quantized: bool) -> dict[str, Any]:
     """Compares the probabilities of the Keras model and of its export.
 
@@ -137,8 +161,8 @@ def export_model(
 
     Args:
         model_path: A ``.keras`` file or a run directory holding ``model.keras``.
-        out: Destination: a folder for ``savedmodel``, a ``.tflite`` file for ``tflite``.
-        format: ``"savedmodel"`` or ``"tflite"``. Defaults to `"savedmodel"`.
+        out: Destination: a folder for ``savedmodel``, a ``.tflite`` or ``.onnx`` file.
+        format: ``"savedmodel"``, ``"tflite"`` or ``"onnx"``. Defaults to `"savedmodel"`.
         quantize: ``None``, ``"float16"`` or ``"dynamic"`` (TFLite only). Defaults to `None`.
         sample: Images for the parity check: files, a folder or an array (raw 0-255 pixels).
             Defaults to `None`: 8 seeded random images at the input size.
@@ -151,6 +175,7 @@ def export_model(
     Raises:
         ValueError: For an unknown ``format``/``quantize``, or ``quantize`` with SavedModel.
         FileExistsError: If ``out`` exists and ``overwrite`` is False.
+        MissingExtraError: For ``onnx`` without tf2onnx/onnxruntime installed.
     """
     from fracturenet.inference.predictor import Predictor, run_model_path
 
@@ -163,8 +188,8 @@ def export_model(
                 f"Received: format={format!r}, quantize={quantize!r}"
             )
     target = Path(out)
-    if format == "tflite" and target.suffix != ".tflite":
-        raise ValueError(f"Argument `out` must end in '.tflite' for format='tflite'. "
+    if format != "savedmodel" and target.suffix != f".{format}":
+        raise ValueError(f"Argument `out` must end in '.{format}' for format={format!r}. "
                          f"Received: out={str(out)!r}")
     if target.exists() and not overwrite:
         raise FileExistsError(
@@ -188,9 +213,12 @@ def export_model(
         if format == "savedmodel":
             _write_savedmodel(predictor.model, staged)
             got = _savedmodel_runner(staged)(images)
-        else:
+        elif format == "tflite":
             _write_tflite(predictor.model, staged, quantize, work)
             got = _tflite_runner(staged)(images)
+        else:
+            _write_onnx(predictor.model, staged)
+            got = _onnx_runner(staged)(images)
         if got.shape[1] == 1:
             got = np.concatenate([1.0 - got, got], axis=1)
         report = {"format": format, "quantize": quantize, "path": str(target),
@@ -201,7 +229,7 @@ def export_model(
             Path(staged, "parity.json").write_text(json.dumps(report, indent=2) + "\n")
             Path(staged, "labels.txt").write_text(labels)
         _replace(staged, target, overwrite)
-        if format == "tflite":
+        if format != "savedmodel":
             for suffix, text in ((".parity.json", json.dumps(report, indent=2) + "\n"),
                                  (".labels.txt", labels)):
                 Path(str(target) + suffix).write_text(text)

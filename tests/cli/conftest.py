@@ -9,8 +9,21 @@ import pytest
 
 from fracturenet.cli import main
 
-TINY = ["--backbone", "vgg16", "--weights", "none", "--image-size", "32", "--epochs", "1",
-        "--batch-size", "16", "--bootstrap", "50", "-q"]
+TINY = [
+    "--backbone",
+    "vgg16",
+    "--weights",
+    "none",
+    "--image-size",
+    "32",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--bootstrap",
+    "50",
+    "-q",
+]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -10,8 +10,7 @@ import pytest
 from fracturenet.cli import _COMMANDS, main
 from tests.cli.conftest import run_cli
 
-EXPECTED = {"demo", "info", "audit", "train", "evaluate", "compare", "predict", "explain",
-            "export"}
+EXPECTED = {"demo", "info", "audit", "train", "evaluate", "compare", "predict", "explain", "export"}
 
 
 def test_every_subcommand_is_registered():
@@ -29,8 +28,19 @@ def test_help_shows_an_example(capsys, name):
 
 def test_predict_folder_with_one_corrupt_file(capsys, trained_run, image_folder, tmp_path):
     out_csv = tmp_path / "pred.csv"
-    code, out, err = run_cli(capsys, "predict", trained_run, image_folder, "--csv", out_csv,
-                             "--json", "--top-k", "2", "--batch-size", "2")
+    code, out, err = run_cli(
+        capsys,
+        "predict",
+        trained_run,
+        image_folder,
+        "--csv",
+        out_csv,
+        "--json",
+        "--top-k",
+        "2",
+        "--batch-size",
+        "2",
+    )
     assert code == 0
     data = json.loads(out)
     assert data["num_images"] == 4 and data["num_errors"] == 1
@@ -56,14 +66,24 @@ def test_predict_strict_fails_on_the_corrupt_file(capsys, trained_run, image_fol
 
 def test_evaluate_then_compare(capsys, trained_run, phantoms, tmp_path):
     report = tmp_path / "eval.json"
-    code, out, _ = run_cli(capsys, "evaluate", trained_run, phantoms.root, "--out", report,
-                           "--bootstrap", "50", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "evaluate",
+        trained_run,
+        phantoms.root,
+        "--out",
+        report,
+        "--bootstrap",
+        "50",
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     assert len(data["y_true"]) == 16  # the phantoms' Test split (2 per class)
     assert {"accuracy", "macro_f1"} <= set(data["metrics"])
-    code, out, _ = run_cli(capsys, "compare", trained_run, report, "--names", "run,again",
-                           "--json", "--n-boot", "100")
+    code, out, _ = run_cli(
+        capsys, "compare", trained_run, report, "--names", "run,again", "--json", "--n-boot", "100"
+    )
     assert code == 0
     verdict = json.loads(out)
     assert "No significant difference" in json.dumps(verdict)  # same model, same images
@@ -90,8 +110,9 @@ def test_audit_json_and_cleaned_manifest(capsys, phantoms, tmp_path):
 
 def test_explain_writes_overlays_and_index(capsys, trained_run, image_folder, tmp_path):
     (image_folder / "corrupt.png").unlink()
-    code, out, _ = run_cli(capsys, "explain", trained_run, image_folder, "--out",
-                           tmp_path / "ex", "--json")
+    code, out, _ = run_cli(
+        capsys, "explain", trained_run, image_folder, "--out", tmp_path / "ex", "--json"
+    )
     assert code == 0
     data = json.loads(out)
     assert data["images"] == 3 and data["index"].endswith("index.html")
@@ -100,8 +121,17 @@ def test_explain_writes_overlays_and_index(capsys, trained_run, image_folder, tm
 
 def test_export_savedmodel_parity_and_no_overwrite(capsys, trained_run, tmp_path, phantoms):
     out = tmp_path / "sm"
-    code, text, _ = run_cli(capsys, "export", trained_run, "--out", out, "--json",
-                            "--sample", phantoms.paths[0], phantoms.paths[-1])
+    code, text, _ = run_cli(
+        capsys,
+        "export",
+        trained_run,
+        "--out",
+        out,
+        "--json",
+        "--sample",
+        phantoms.paths[0],
+        phantoms.paths[-1],
+    )
     assert code == 0
     report = json.loads(text)
     assert report["passed"] and report["max_abs_diff"] <= 1e-4 and report["num_images"] == 2

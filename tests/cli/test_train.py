@@ -25,8 +25,9 @@ def test_resolved_config_round_trips_through_toml(trained_run):
     from fracturenet.commands.train_config import SETTINGS, read_toml, resolve_settings
 
     saved = read_toml(trained_run / "run.toml")
-    args = argparse.Namespace(quick=False, config=str(trained_run / "run.toml"),
-                              **{k: None for k in SETTINGS})
+    args = argparse.Namespace(
+        quick=False, config=str(trained_run / "run.toml"), **{k: None for k in SETTINGS}
+    )
     resolved = resolve_settings(args)
     assert resolved["epochs"] == 1 and resolved["backbone"] == "vgg16"
     assert resolved == {**resolved, **saved}
@@ -71,7 +72,18 @@ def test_unknown_config_key_is_a_usage_error(capsys, tmp_path):
 
 
 def test_existing_run_folder_fails_with_one_line(capsys, phantoms, trained_run):
-    code, out, err = run_cli(capsys, "train", phantoms.root, "--out", trained_run,
-                             "--weights", "none", "--epochs", "1", "-q", "--no-group")
+    code, out, err = run_cli(
+        capsys,
+        "train",
+        phantoms.root,
+        "--out",
+        trained_run,
+        "--weights",
+        "none",
+        "--epochs",
+        "1",
+        "-q",
+        "--no-group",
+    )
     assert code == 1
     assert err.count("\n") == 1 and "RunDirectoryExistsError" in err

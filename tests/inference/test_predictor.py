@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from fracturenet.exceptions import ImageDecodeError, ModelFormatError
-from fracturenet.inference import Predictor, PredictionResult, run_model_path, with_precision
+from fracturenet.inference import PredictionResult, Predictor, run_model_path, with_precision
 from tests.inference.conftest import CLASSES
 
 

@@ -18,12 +18,23 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument("path", help="dataset folder or CSV manifest")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.add_argument("--html", metavar="OUT", help="write an HTML page with duplicate thumbnails")
-    p.add_argument("--cleaned-manifest", metavar="OUT.csv",
-                   help="write a CSV manifest without duplicates/conflicts (files untouched)")
-    p.add_argument("--drop", choices=("both", "duplicates", "conflicts"), default="both",
-                   help="what the cleaned manifest leaves out (default: both)")
-    p.add_argument("--near-threshold", type=int, default=6,
-                   help="pHash Hamming distance for near-duplicates (default: 6; 0 = re-encodes)")
+    p.add_argument(
+        "--cleaned-manifest",
+        metavar="OUT.csv",
+        help="write a CSV manifest without duplicates/conflicts (files untouched)",
+    )
+    p.add_argument(
+        "--drop",
+        choices=("both", "duplicates", "conflicts"),
+        default="both",
+        help="what the cleaned manifest leaves out (default: both)",
+    )
+    p.add_argument(
+        "--near-threshold",
+        type=int,
+        default=6,
+        help="pHash Hamming distance for near-duplicates (default: 6; 0 = re-encodes)",
+    )
     p.add_argument("--min-side", type=int, default=64, help="smaller images count as tiny")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -38,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     manifest = discover(args.path)
     quiet = args.quiet or args.json
     progress(f"auditing {len(manifest)} images in {args.path}", quiet=quiet)
-    report = audit(manifest, near_threshold=args.near_threshold, min_side=args.min_side,
-                   progress=not quiet)
+    report = audit(
+        manifest, near_threshold=args.near_threshold, min_side=args.min_side, progress=not quiet
+    )
     written = {}
     if args.html:
         written["html"] = report.to_html(args.html, overwrite=args.overwrite)

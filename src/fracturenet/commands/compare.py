@@ -16,8 +16,12 @@ from fracturenet.commands._common import print_json
     "fracturenet compare runs/vgg16 runs/resnet50 --html comparison.html",
 )
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    p.add_argument("reports", nargs="+", metavar="RUN_OR_REPORT",
-                   help="run folders (their metrics.json) or report JSON files, two or more")
+    p.add_argument(
+        "reports",
+        nargs="+",
+        metavar="RUN_OR_REPORT",
+        help="run folders (their metrics.json) or report JSON files, two or more",
+    )
     p.add_argument("--names", help="comma-separated names, one per report")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--n-boot", type=int, default=2000, help="paired-bootstrap resamples")
@@ -34,9 +38,11 @@ def report_path(item: str) -> str:
     if p.is_dir():
         p = p / "metrics.json"
     if not p.is_file():
-        raise UsageError(f"{item!r} is neither a report JSON file nor a run folder with "
-                         f"metrics.json (`fracturenet evaluate --out` writes one). "
-                         f"Received: report={item!r}")
+        raise UsageError(
+            f"{item!r} is neither a report JSON file nor a run folder with "
+            f"metrics.json (`fracturenet evaluate --out` writes one). "
+            f"Received: report={item!r}"
+        )
     return str(p)
 
 
@@ -50,8 +56,13 @@ def run(args: argparse.Namespace) -> int:
         stems = [Path(r).name if Path(r).is_dir() else None for r in args.reports]
         if all(stems) and len(set(stems)) == len(stems):
             names = stems
-    result = compare(*[report_path(r) for r in args.reports], names=names, alpha=args.alpha,
-                     n_boot=args.n_boot, seed=args.seed)
+    result = compare(
+        *[report_path(r) for r in args.reports],
+        names=names,
+        alpha=args.alpha,
+        n_boot=args.n_boot,
+        seed=args.seed,
+    )
     if args.html:
         result.to_html(args.html, overwrite=args.overwrite)
     if args.json:

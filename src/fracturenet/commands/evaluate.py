@@ -18,9 +18,12 @@ from fracturenet.commands._common import check_positive, print_json, progress
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     p.add_argument("model", help="run folder or .keras file")
     p.add_argument("data", help="dataset folder or CSV manifest")
-    p.add_argument("--split", default="auto",
-                   help="which images: a split name (test, val, train), 'all', or 'auto' "
-                        "(the test split when the layout has one, else all). Default: auto")
+    p.add_argument(
+        "--split",
+        default="auto",
+        help="which images: a split name (test, val, train), 'all', or 'auto' "
+        "(the test split when the layout has one, else all). Default: auto",
+    )
     p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CIs")
     p.add_argument("--batch-size", type=int, default=32)
@@ -40,8 +43,10 @@ def select_split(manifest: Any, split: str) -> Any:
         return manifest
     split = "test" if split == "auto" else split
     if split not in names:
-        raise UsageError(f"--split must be 'auto', 'all' or one of the dataset's splits "
-                         f"{names}. Received: split={split!r}")
+        raise UsageError(
+            f"--split must be 'auto', 'all' or one of the dataset's splits "
+            f"{names}. Received: split={split!r}"
+        )
     return manifest.subset(split)
 
 
@@ -51,13 +56,21 @@ def relabel(manifest: Any, class_names: list[str]) -> Any:
 
     missing = sorted(set(manifest.class_names) - set(class_names))
     if missing:
-        raise UsageError(f"The data has classes the model does not know: {missing}. Model "
-                         f"classes: {class_names}. Received: data classes "
-                         f"{list(manifest.class_names)}")
+        raise UsageError(
+            f"The data has classes the model does not know: {missing}. Model "
+            f"classes: {class_names}. Received: data classes "
+            f"{list(manifest.class_names)}"
+        )
     index = {c: i for i, c in enumerate(class_names)}
     labels = [index[manifest.class_names[y]] for y in manifest.labels]
-    return Manifest(paths=manifest.paths, labels=labels, class_names=tuple(class_names),
-                    splits=manifest.splits, groups=manifest.groups, root=manifest.root)
+    return Manifest(
+        paths=manifest.paths,
+        labels=labels,
+        class_names=tuple(class_names),
+        splits=manifest.splits,
+        groups=manifest.groups,
+        root=manifest.root,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,11 +90,22 @@ def run(args: argparse.Namespace) -> int:
     progress(f"evaluating {path} on {len(manifest)} images", quiet=quiet)
     model = load_model(path)
     h, w = model.input_shape[1:3]
-    ds = make_dataset(manifest, image_size=(h, w), batch_size=args.batch_size,
-                      resize_mode=meta.get("resize_mode", "letterbox"))
-    report = evaluate(model, ds, class_names=class_names, ids=manifest.paths, tta=args.tta,
-                      bootstrap=args.bootstrap, seed=args.seed,
-                      model_name=meta.get("backbone") or model.name)
+    ds = make_dataset(
+        manifest,
+        image_size=(h, w),
+        batch_size=args.batch_size,
+        resize_mode=meta.get("resize_mode", "letterbox"),
+    )
+    report = evaluate(
+        model,
+        ds,
+        class_names=class_names,
+        ids=manifest.paths,
+        tta=args.tta,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        model_name=meta.get("backbone") or model.name,
+    )
     if args.out:
         report.to_json(args.out, overwrite=args.overwrite)
     if args.html:

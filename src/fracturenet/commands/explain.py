@@ -19,11 +19,16 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
     p.add_argument("model", help="run folder or .keras file")
     p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files or folders")
-    p.add_argument("--method", default="gradcam", choices=sorted(METHODS),
-                   help="explanation method (default: gradcam)")
+    p.add_argument(
+        "--method",
+        default="gradcam",
+        choices=sorted(METHODS),
+        help="explanation method (default: gradcam)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--target", default="predicted",
-                   help="'predicted' (default), a class index or a class name")
+    p.add_argument(
+        "--target", default="predicted", help="'predicted' (default), a class index or a class name"
+    )
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap weight in the overlay")
     p.add_argument("--overwrite", action="store_true", help="replace files this command wrote")
     p.add_argument("--json", action="store_true", help="print the written files as JSON")
@@ -44,15 +49,22 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         raise UsageError(f"No image files found in {args.images}. Received: images={args.images}")
     target = int(args.target) if args.target.isdigit() else args.target
-    progress(f"explaining {len(files)} images with {args.method}",
-             quiet=args.quiet or args.json)
-    index = explain_to_folder(load_model(path), files, args.out, method=args.method,
-                              class_names=meta.get("class_names") or None, alpha=args.alpha,
-                              overwrite=args.overwrite, target=target)
+    progress(f"explaining {len(files)} images with {args.method}", quiet=args.quiet or args.json)
+    index = explain_to_folder(
+        load_model(path),
+        files,
+        args.out,
+        method=args.method,
+        class_names=meta.get("class_names") or None,
+        alpha=args.alpha,
+        overwrite=args.overwrite,
+        target=target,
+    )
     written = sorted(str(p) for p in index.parent.iterdir() if p.suffix in (".png", ".html"))
     if args.json:
-        print_json({"index": str(index), "method": args.method, "images": len(files),
-                    "files": written})
+        print_json(
+            {"index": str(index), "method": args.method, "images": len(files), "files": written}
+        )
     else:
         print(f"{len(files)} explanations ({args.method}): {index}")
     return 0

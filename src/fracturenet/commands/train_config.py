@@ -39,8 +39,7 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "bootstrap": (int, 1000, "bootstrap resamples for the test metrics' 95%% intervals"),
 }
 #: Overrides applied by ``--quick`` (before the config file and explicit flags).
-QUICK = {"image_size": 64, "epochs": 2, "fine_tune_epochs": 0, "batch_size": 16,
-         "bootstrap": 200}
+QUICK = {"image_size": 64, "epochs": 2, "fine_tune_epochs": 0, "batch_size": 16, "bootstrap": 200}
 
 
 def add_setting_flags(p: argparse.ArgumentParser) -> None:
@@ -50,11 +49,17 @@ def add_setting_flags(p: argparse.ArgumentParser) -> None:
         if key == "data":
             p.add_argument("data", nargs="?", default=None, help=help_text)
         elif kind is bool:
-            p.add_argument(flag, dest=key, action=argparse.BooleanOptionalAction, default=None,
-                           help=f"{help_text} (default: {default})")
+            p.add_argument(
+                flag,
+                dest=key,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{help_text} (default: {default})",
+            )
         else:
-            p.add_argument(flag, dest=key, type=kind, default=None,
-                           help=f"{help_text} (default: {default})")
+            p.add_argument(
+                flag, dest=key, type=kind, default=None, help=f"{help_text} (default: {default})"
+            )
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -68,24 +73,30 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         try:
             import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError as err:
-            raise UsageError("Reading --config needs Python 3.11+ or `pip install tomli`. "
-                             f"Received: config={str(path)!r}") from err
+            raise UsageError(
+                "Reading --config needs Python 3.11+ or `pip install tomli`. "
+                f"Received: config={str(path)!r}"
+            ) from err
     try:
         with open(path, "rb") as f:
             values = tomllib.load(f)
     except FileNotFoundError:
-        raise UsageError(f"Config file {str(path)!r} does not exist. "
-                         f"Received: config={str(path)!r}") from None
+        raise UsageError(
+            f"Config file {str(path)!r} does not exist. Received: config={str(path)!r}"
+        ) from None
     except tomllib.TOMLDecodeError as err:
-        raise UsageError(f"Config file {str(path)!r} is not valid TOML ({err}). "
-                         f"Received: config={str(path)!r}") from None
+        raise UsageError(
+            f"Config file {str(path)!r} is not valid TOML ({err}). Received: config={str(path)!r}"
+        ) from None
     if isinstance(values.get("train"), dict) and len(values) == 1:
         values = values["train"]
     values = {k.replace("-", "_"): v for k, v in values.items()}
     unknown = sorted(set(values) - set(SETTINGS))
     if unknown:
-        raise UsageError(f"Unknown keys {unknown} in {str(path)!r}. Valid keys: "
-                         f"{sorted(SETTINGS)}. Received: {unknown}")
+        raise UsageError(
+            f"Unknown keys {unknown} in {str(path)!r}. Valid keys: "
+            f"{sorted(SETTINGS)}. Received: {unknown}"
+        )
     for key, value in values.items():
         kind = SETTINGS[key][0]
         ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
@@ -94,8 +105,9 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         if key == "unfreeze" and isinstance(value, int):
             ok = True
         if not ok:
-            raise UsageError(f"Key {key!r} in {str(path)!r} must be a {kind.__name__}. "
-                             f"Received: {key}={value!r}")
+            raise UsageError(
+                f"Key {key!r} in {str(path)!r} must be a {kind.__name__}. Received: {key}={value!r}"
+            )
     return values
 
 
@@ -108,17 +120,20 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         resolved.update(read_toml(args.config))
     resolved.update({k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None})
     if not resolved["data"]:
-        raise UsageError("Pass the dataset as DATA or as `data = ...` in --config. "
-                         "Received: data=None")
+        raise UsageError(
+            "Pass the dataset as DATA or as `data = ...` in --config. Received: data=None"
+        )
     resolved["unfreeze"] = str(resolved["unfreeze"])
     for key in ("image_size", "epochs", "batch_size", "lr", "fine_tune_lr"):
         if resolved[key] <= 0:
-            raise UsageError(f"--{key.replace('_', '-')} must be > 0. "
-                             f"Received: {key}={resolved[key]!r}")
+            raise UsageError(
+                f"--{key.replace('_', '-')} must be > 0. Received: {key}={resolved[key]!r}"
+            )
     for key in ("fine_tune_epochs", "early_stopping", "bootstrap"):
         if resolved[key] < 0:
-            raise UsageError(f"--{key.replace('_', '-')} must be >= 0. "
-                             f"Received: {key}={resolved[key]!r}")
+            raise UsageError(
+                f"--{key.replace('_', '-')} must be >= 0. Received: {key}={resolved[key]!r}"
+            )
     for key in ("val", "test"):
         if not 0 <= resolved[key] < 1:
             raise UsageError(f"--{key} must be in [0, 1). Received: {key}={resolved[key]!r}")

@@ -10,13 +10,15 @@ Example:
 """
 
 from fracturenet.inference.precision import INFERENCE_PRECISIONS, resolve_precision, with_precision
-from fracturenet.inference.predictor import Predictor, iter_image_files, run_model_path
+from fracturenet.inference.predictor import Predictor
 from fracturenet.inference.results import PredictionResult
+from fracturenet.inference.sources import as_image_batch, iter_image_files, run_model_path
 
 __all__ = [
     "INFERENCE_PRECISIONS",
     "PredictionResult",
     "Predictor",
+    "as_image_batch",
     "iter_image_files",
     "resolve_precision",
     "run_model_path",

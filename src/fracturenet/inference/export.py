@@ -140,8 +140,13 @@ def parity(reference: np.ndarray, exported: np.ndarray, *, quantized: bool) -> d
     diff = float(np.max(np.abs(reference - exported))) if len(reference) else 0.0
     agree = float(np.mean(reference.argmax(1) == exported.argmax(1))) if len(reference) else 1.0
     ok = agree == 1.0 if quantized else diff <= FLOAT_TOLERANCE
-    return {"num_images": int(len(reference)), "max_abs_diff": diff, "top1_agreement": agree,
-            "tolerance": None if quantized else FLOAT_TOLERANCE, "passed": bool(ok)}
+    return {
+        "num_images": int(len(reference)),
+        "max_abs_diff": diff,
+        "top1_agreement": agree,
+        "tolerance": None if quantized else FLOAT_TOLERANCE,
+        "passed": bool(ok),
+    }
 
 
 def export_model(
@@ -177,7 +182,8 @@ def export_model(
         FileExistsError: If ``out`` exists and ``overwrite`` is False.
         MissingExtraError: For ``onnx`` without tf2onnx/onnxruntime installed.
     """
-    from fracturenet.inference.predictor import Predictor, run_model_path
+    from fracturenet.inference.predictor import Predictor
+    from fracturenet.inference.sources import run_model_path
 
     _check("format", format, EXPORT_FORMATS)
     if quantize is not None:
@@ -189,8 +195,10 @@ def export_model(
             )
     target = Path(out)
     if format != "savedmodel" and target.suffix != f".{format}":
-        raise ValueError(f"Argument `out` must end in '.{format}' for format={format!r}. "
-                         f"Received: out={str(out)!r}")
+        raise ValueError(
+            f"Argument `out` must end in '.{format}' for format={format!r}. "
+            f"Received: out={str(out)!r}"
+        )
     if target.exists() and not overwrite:
         raise FileExistsError(
             f"{str(target)!r} already exists; choose a new path or pass overwrite=True "
@@ -221,17 +229,24 @@ def export_model(
             got = _onnx_runner(staged)(images)
         if got.shape[1] == 1:
             got = np.concatenate([1.0 - got, got], axis=1)
-        report = {"format": format, "quantize": quantize, "path": str(target),
-                  "model": str(model_path), "sample": sample_desc,
-                  **parity(reference, got, quantized=quantize is not None)}
+        report = {
+            "format": format,
+            "quantize": quantize,
+            "path": str(target),
+            "model": str(model_path),
+            "sample": sample_desc,
+            **parity(reference, got, quantized=quantize is not None),
+        }
         labels = "\n".join(predictor.class_names) + "\n"
         if format == "savedmodel":
             Path(staged, "parity.json").write_text(json.dumps(report, indent=2) + "\n")
             Path(staged, "labels.txt").write_text(labels)
         _replace(staged, target, overwrite)
         if format != "savedmodel":
-            for suffix, text in ((".parity.json", json.dumps(report, indent=2) + "\n"),
-                                 (".labels.txt", labels)):
+            for suffix, text in (
+                (".parity.json", json.dumps(report, indent=2) + "\n"),
+                (".labels.txt", labels),
+            ):
                 Path(str(target) + suffix).write_text(text)
         return report
     finally:
@@ -239,7 +254,7 @@ def export_model(
 
 
 def _sample_images(predictor: Any, sample: Any) -> Any:
-    from fracturenet.inference.predictor import iter_image_files
+    from fracturenet.inference.sources import iter_image_files
 
     h, w, _ = predictor.input_shape
     if isinstance(sample, np.ndarray):
@@ -254,8 +269,10 @@ def _sample_images(predictor: Any, sample: Any) -> Any:
 def _replace(staged: str, target: Path, overwrite: bool) -> None:
     if target.exists():
         if not overwrite:  # appeared while exporting
-            raise FileExistsError(f"{str(target)!r} appeared during the export; nothing was "
-                                  f"replaced. Received: out={str(target)!r}")
+            raise FileExistsError(
+                f"{str(target)!r} appeared during the export; nothing was "
+                f"replaced. Received: out={str(target)!r}"
+            )
         if target.is_dir():
             shutil.rmtree(target)
         else:

@@ -5,60 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fracturenet.exceptions import ImageDecodeError, ModelFormatError
+from fracturenet.exceptions import ImageDecodeError
 from fracturenet.inference.precision import resolve_precision, with_precision
 from fracturenet.inference.results import PredictionResult
+from fracturenet.inference.sources import as_image_batch, iter_image_files, run_model_path
 
-__all__ = ["Predictor", "iter_image_files"]
-
-
-def iter_image_files(inputs: Any) -> Iterator[str]:
-    """Yields image paths from a file, a folder (recursively, sorted) or a list of either.
-
-    Hidden files and files without an image extension inside folders are skipped; paths given
-    one by one are yielded as they are (a missing or unreadable one is reported by
-    :meth:`Predictor.predict`).
-
-    Args:
-        inputs: A path or a sequence of paths.
-
-    Yields:
-        File paths as strings.
-
-    Example:
-        >>> list(iter_image_files(["a.png", "b.jpg"]))
-        ['a.png', 'b.jpg']
-    """
-    from fracturenet.data import IMAGE_EXTENSIONS
-
-    items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    for item in items:
-        path = os.fspath(item)
-        if not os.path.isdir(path):
-            yield path
-            continue
-        for folder, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS:
-                    yield os.path.join(folder, name)
-
-
-def _as_image_batch(array: np.ndarray) -> np.ndarray:
-    a = np.asarray(array)
-    if a.ndim == 2 or (a.ndim == 3 and a.shape[-1] in (1, 3, 4)):
-        a = a[None]
-    if a.ndim not in (3, 4):
-        raise ValueError(
-            "Array input must be one image (H, W[, C]) or a batch (N, H, W[, C]). "
-            f"Received: array shape={a.shape}"
-        )
-    return a
+__all__ = ["Predictor"]
 
 
 class Predictor:
@@ -108,8 +64,10 @@ class Predictor:
                 f"Received: resize_mode={resize_mode!r}"
             )
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"Argument `batch_size` must be an integer >= 1. "
-                             f"Received: batch_size={batch_size!r}")
+            raise ValueError(
+                f"Argument `batch_size` must be an integer >= 1. "
+                f"Received: batch_size={batch_size!r}"
+            )
         self.precision = resolve_precision(precision)
         self.model = with_precision(model, self.precision)
         n = int(self.model.output_shape[-1])
@@ -184,8 +142,9 @@ class Predictor:
         import tensorflow as tf
 
         spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
-        fn = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32),
-                         input_signature=[spec])
+        fn = tf.function(
+            lambda x: tf.cast(model(x, training=False), tf.float32), input_signature=[spec]
+        )
         return lambda x: fn(tf.constant(x, tf.float32)).numpy()
 
     # ---------------------------------------------------------------- prediction
@@ -198,9 +157,16 @@ class Predictor:
         Returns:
             ``(n, classes)`` float32 probabilities (2 columns for a single sigmoid output).
         """
-        out = np.concatenate([self._call(images[i:i + self.batch_size].astype(np.float32))
-                              for i in range(0, len(images), self.batch_size)]) \
-            if len(images) else np.zeros((0, self.model.output_shape[-1]), np.float32)
+        out = (
+            np.concatenate(
+                [
+                    self._call(images[i : i + self.batch_size].astype(np.float32))
+                    for i in range(0, len(images), self.batch_size)
+                ]
+            )
+            if len(images)
+            else np.zeros((0, self.model.output_shape[-1]), np.float32)
+        )
         if out.shape[1] == 1:
             out = np.concatenate([1.0 - out, out], axis=1)
         return out.astype(np.float32)
@@ -246,17 +212,25 @@ class Predictor:
         if isinstance(inputs, np.ndarray) or (
             isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], np.ndarray)
         ):
-            batch = (_as_image_batch(inputs) if isinstance(inputs, np.ndarray)
-                     else [np.asarray(a) for a in inputs])
+            batch = (
+                as_image_batch(inputs)
+                if isinstance(inputs, np.ndarray)
+                else [np.asarray(a) for a in inputs]
+            )
             for start in range(0, len(batch), self.batch_size):
-                chunk = np.stack([self._fit(np.asarray(a)) for a in batch[start:start + self.batch_size]])
+                chunk = np.stack(
+                    [self._fit(np.asarray(a)) for a in batch[start : start + self.batch_size]]
+                )
                 names = [f"array[{start + i}]" for i in range(len(chunk))]
-                yield PredictionResult(names, self.predict_arrays(chunk), self.class_names,
-                                       top_k=top_k)
+                yield PredictionResult(
+                    names, self.predict_arrays(chunk), self.class_names, top_k=top_k
+                )
             return
         yield from self._iter_files(iter_image_files(inputs), top_k, strict)
 
-    def _iter_files(self, paths: Iterable[str], top_k: int, strict: bool) -> Iterator[PredictionResult]:
+    def _iter_files(
+        self, paths: Iterable[str], top_k: int, strict: bool
+    ) -> Iterator[PredictionResult]:
         def chunks() -> Iterator[list[str]]:
             chunk: list[str] = []
             for p in paths:
@@ -311,40 +285,3 @@ class Predictor:
                 f"Received: inputs={inputs!r:.120}"
             )
         return PredictionResult.concatenate(parts)
-
-
-def run_model_path(path: str | os.PathLike[str]) -> Path:
-    """Returns the ``model.keras`` of a run directory (or ``path`` itself if it is a file).
-
-    Args:
-        path: A run directory or a ``.keras`` file.
-
-    Returns:
-        The model file path.
-
-    Raises:
-        FileNotFoundError: If ``path`` does not exist.
-        ModelFormatError: If the folder has no ``model.keras``.
-
-    Example:
-        >>> run_model_path("missing-run")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        FileNotFoundError: ... 'missing-run' does not exist...
-    """
-    p = Path(path)
-    if p.is_file():
-        return p
-    if not p.exists():
-        raise FileNotFoundError(
-            f"Run directory or model file {str(p)!r} does not exist. Pass a folder written by "
-            f"`fracturenet train` or a .keras file. Received: path={str(path)!r}"
-        )
-    model = p / "model.keras"
-    if not model.is_file():
-        raise ModelFormatError(
-            f"{str(p)!r} holds no model.keras: the run has not finished (resume it with "
-            f"`fracturenet train --resume`) or this is not a run directory. "
-            f"Received: path={str(path)!r}"
-        )
-    return model

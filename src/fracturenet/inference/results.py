@@ -95,8 +95,9 @@ class PredictionResult:
         """CSV with ``source,label,probability,error`` and one ``p_<class>`` column per class."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["source", "label", "probability", "error",
-                         *(f"p_{c}" for c in self.class_names)])
+        writer.writerow(
+            ["source", "label", "probability", "error", *(f"p_{c}" for c in self.class_names)]
+        )
         for i, row in enumerate(self.rows()):
             probs = ["" if not self.ok[i] else f"{p:.6f}" for p in self.probabilities[i]]
             prob = "" if row["probability"] is None else f"{row['probability']:.6f}"

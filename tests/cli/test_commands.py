@@ -143,3 +143,22 @@ def test_export_savedmodel_parity_and_no_overwrite(capsys, trained_run, tmp_path
 def test_debug_shows_the_traceback(trained_run, tmp_path):
     with pytest.raises(FileNotFoundError):
         main(["predict", str(tmp_path / "no-run"), str(tmp_path), "--debug"])
+
+
+def test_help_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from fracturenet.cli import build_parser; import fracturenet.commands; "
+        "build_parser(); print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_explain_unknown_method_is_a_usage_error(capsys, trained_run, tmp_path):
+    code, _, err = run_cli(
+        capsys, "explain", trained_run, tmp_path, "--method", "cam", "--out", tmp_path
+    )
+    assert code == 2 and "--method must be one of" in err

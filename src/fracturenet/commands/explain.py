@@ -15,15 +15,13 @@ from fracturenet.commands._common import print_json, progress
     "fracturenet explain runs/r50 xrays/ --method gradcam++ --out explanations/",
 )
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    from fracturenet.explain import METHODS
-
     p.add_argument("model", help="run folder or .keras file")
     p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files or folders")
     p.add_argument(
         "--method",
         default="gradcam",
-        choices=sorted(METHODS),
-        help="explanation method (default: gradcam)",
+        help="gradcam (default), gradcam++, scorecam, faster-scorecam, layercam, saliency, "
+        "smoothgrad; see fracturenet.explain.METHODS",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument(
@@ -37,10 +35,14 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
 
 def run(args: argparse.Namespace) -> int:
-    from fracturenet.explain import explain_to_folder
+    from fracturenet.explain import METHODS, explain_to_folder
     from fracturenet.inference import iter_image_files, run_model_path
     from fracturenet.models import load_model, read_metadata
 
+    if args.method not in METHODS:
+        raise UsageError(
+            f"--method must be one of {sorted(METHODS)}. Received: method={args.method!r}"
+        )
     if not 0 <= args.alpha <= 1:
         raise UsageError(f"--alpha must be in [0, 1]. Received: alpha={args.alpha}")
     path = run_model_path(args.model)

@@ -162,3 +162,9 @@ def test_explain_unknown_method_is_a_usage_error(capsys, trained_run, tmp_path):
         capsys, "explain", trained_run, tmp_path, "--method", "cam", "--out", tmp_path
     )
     assert code == 2 and "--method must be one of" in err
+
+
+def test_predict_fails_when_no_image_is_readable(capsys, trained_run, tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    code, out, err = run_cli(capsys, "predict", trained_run, tmp_path / "a.png", "-q")
+    assert code == 1 and "ERROR" in out and "1 of 1 images" in err

@@ -1,0 +1,120 @@
+"""``fracturenet evaluate``: metrics with 95 % bootstrap intervals for a model on a dataset."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from fracturenet.cli import UsageError, command
+from fracturenet.commands._common import check_positive, print_json, progress
+
+
+@command(
+    "evaluate",
+    "Evaluate a trained model (run folder or .keras) on a dataset: metrics, CIs, reports.",
+    "fracturenet evaluate runs/r50 data/test-folder --out r50.json --html r50.html",
+)
+def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    p.add_argument("model", help="run folder or .keras file")
+    p.add_argument("data", help="dataset folder or CSV manifest")
+    p.add_argument(
+        "--split",
+        default="auto",
+        help="which images: a split name (test, val, train), 'all', or 'auto' "
+        "(the test split when the layout has one, else all). Default: auto",
+    )
+    p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
+    p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CIs")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="REPORT.json", help="save the report (for `compare`)")
+    p.add_argument("--html", metavar="OUT.html", help="save a self-contained HTML report")
+    p.add_argument("--overwrite", action="store_true", help="replace existing --out/--html")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return run
+
+
+def select_split(manifest: Any, split: str) -> Any:
+    """Returns the images ``--split`` names (``auto``: test if present, else all)."""
+    names = manifest.split_names()
+    if split == "all" or (split == "auto" and "test" not in names):
+        return manifest
+    split = "test" if split == "auto" else split
+    if split not in names:
+        raise UsageError(
+            f"--split must be 'auto', 'all' or one of the dataset's splits "
+            f"{names}. Received: split={split!r}"
+        )
+    return manifest.subset(split)
+
+
+def relabel(manifest: Any, class_names: list[str]) -> Any:
+    """Maps the dataset's labels onto the model's class order (by class name)."""
+    from fracturenet.data import Manifest
+
+    missing = sorted(set(manifest.class_names) - set(class_names))
+    if missing:
+        raise UsageError(
+            f"The data has classes the model does not know: {missing}. Model "
+            f"classes: {class_names}. Received: data classes "
+            f"{list(manifest.class_names)}"
+        )
+    index = {c: i for i, c in enumerate(class_names)}
+    labels = [index[manifest.class_names[y]] for y in manifest.labels]
+    return Manifest(
+        paths=manifest.paths,
+        labels=labels,
+        class_names=tuple(class_names),
+        splits=manifest.splits,
+        groups=manifest.groups,
+        root=manifest.root,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from fracturenet.data import discover, make_dataset
+    from fracturenet.evaluation import evaluate
+    from fracturenet.inference import run_model_path
+    from fracturenet.models import load_model, read_metadata
+
+    check_positive("batch_size", args.batch_size)
+    check_positive("bootstrap", args.bootstrap, allow_zero=True)
+    path = run_model_path(args.model)
+    meta = read_metadata(path)
+    manifest = select_split(discover(args.data), args.split)
+    class_names = list(meta.get("class_names") or manifest.class_names)
+    manifest = relabel(manifest, class_names)
+    quiet = args.quiet or args.json
+    progress(f"evaluating {path} on {len(manifest)} images", quiet=quiet)
+    model = load_model(path)
+    h, w = model.input_shape[1:3]
+    ds = make_dataset(
+        manifest,
+        image_size=(h, w),
+        batch_size=args.batch_size,
+        resize_mode=meta.get("resize_mode", "letterbox"),
+    )
+    report = evaluate(
+        model,
+        ds,
+        class_names=class_names,
+        ids=manifest.paths,
+        tta=args.tta,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        model_name=meta.get("backbone") or model.name,
+    )
+    if args.out:
+        report.to_json(args.out, overwrite=args.overwrite)
+    if args.html:
+        report.to_html(args.html, overwrite=args.overwrite)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.to_markdown())
+        for label, file in (("report", args.out), ("html", args.html)):
+            if file:
+                print(f"{label}: {file}")
+    return 0

@@ -1,0 +1,72 @@
+"""``fracturenet explain``: heatmaps (Grad-CAM and family) for images, into a folder."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from fracturenet.cli import UsageError, command
+from fracturenet.commands._common import print_json, progress
+
+
+@command(
+    "explain",
+    "Explain a model's predictions: one overlay PNG per image plus an index.html page.",
+    "fracturenet explain runs/r50 xrays/ --method gradcam++ --out explanations/",
+)
+def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    p.add_argument("model", help="run folder or .keras file")
+    p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files or folders")
+    p.add_argument(
+        "--method",
+        default="gradcam",
+        help="gradcam (default), gradcam++, scorecam, faster-scorecam, layercam, saliency, "
+        "smoothgrad; see fracturenet.explain.METHODS",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--target", default="predicted", help="'predicted' (default), a class index or a class name"
+    )
+    p.add_argument("--alpha", type=float, default=0.4, help="heatmap weight in the overlay")
+    p.add_argument("--overwrite", action="store_true", help="replace files this command wrote")
+    p.add_argument("--json", action="store_true", help="print the written files as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return run
+
+
+def run(args: argparse.Namespace) -> int:
+    from fracturenet.explain import METHODS, explain_to_folder
+    from fracturenet.inference import iter_image_files, run_model_path
+    from fracturenet.models import load_model, read_metadata
+
+    if args.method not in METHODS:
+        raise UsageError(
+            f"--method must be one of {sorted(METHODS)}. Received: method={args.method!r}"
+        )
+    if not 0 <= args.alpha <= 1:
+        raise UsageError(f"--alpha must be in [0, 1]. Received: alpha={args.alpha}")
+    path = run_model_path(args.model)
+    meta = read_metadata(path)
+    files = list(iter_image_files(args.images))
+    if not files:
+        raise UsageError(f"No image files found in {args.images}. Received: images={args.images}")
+    target = int(args.target) if args.target.isdigit() else args.target
+    progress(f"explaining {len(files)} images with {args.method}", quiet=args.quiet or args.json)
+    index = explain_to_folder(
+        load_model(path),
+        files,
+        args.out,
+        method=args.method,
+        class_names=meta.get("class_names") or None,
+        alpha=args.alpha,
+        overwrite=args.overwrite,
+        target=target,
+    )
+    written = sorted(str(p) for p in index.parent.iterdir() if p.suffix in (".png", ".html"))
+    if args.json:
+        print_json(
+            {"index": str(index), "method": args.method, "images": len(files), "files": written}
+        )
+    else:
+        print(f"{len(files)} explanations ({args.method}): {index}")
+    return 0

@@ -1,0 +1,83 @@
+"""``fracturenet predict``: class probabilities for new images, streamed in batches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from fracturenet.cli import UsageError, command
+from fracturenet.commands._common import check_positive, print_json, progress
+
+
+@command(
+    "predict",
+    "Predict new images (files or folders) with a trained run; unreadable files are reported.",
+    "fracturenet predict runs/r50 xrays/ --csv predictions.csv --top-k 3",
+)
+def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    p.add_argument("model", metavar="RUN", help="run folder or .keras file")
+    p.add_argument("images", nargs="+", metavar="IMAGES", help="image files and/or folders")
+    p.add_argument("--csv", metavar="OUT.csv", help="write one row per image")
+    p.add_argument("--top-k", type=int, default=3, help="classes listed per image (default 3)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+        help="auto: bfloat16 on CPUs with AVX512-BF16/AMX (default)",
+    )
+    p.add_argument("--strict", action="store_true", help="fail on the first unreadable image")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
+    p.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return run
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fracturenet.inference import PredictionResult, Predictor
+
+    check_positive("top_k", args.top_k)
+    check_positive("batch_size", args.batch_size)
+    if args.csv and Path(args.csv).exists() and not args.overwrite:
+        raise UsageError(
+            f"--csv {args.csv!r} already exists; choose a new file or pass "
+            f"--overwrite. Received: csv={args.csv!r}"
+        )
+    quiet = args.quiet or args.json
+    predictor = Predictor.from_run(args.model, batch_size=args.batch_size, precision=args.precision)
+    progress(
+        f"model {predictor.metadata.get('backbone', '?')} "
+        f"{predictor.input_shape[0]}x{predictor.input_shape[1]}, "
+        f"{len(predictor.class_names)} classes, precision {predictor.precision}",
+        quiet=quiet,
+    )
+    parts = []
+    done = 0
+    for part in predictor.iter_predict(args.images, top_k=args.top_k, strict=args.strict):
+        parts.append(part)
+        done += len(part)
+        progress(f"{done} images", quiet=quiet)
+    if not parts:
+        raise UsageError(f"No image files found in {args.images}. Received: images={args.images}")
+    result = PredictionResult.concatenate(parts)
+    if args.csv:
+        result.to_csv(args.csv, overwrite=args.overwrite)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        for row in result.rows():
+            if row["error"]:
+                print(f"{row['source']}: ERROR {row['error']}")
+            else:
+                tops = ", ".join(f"{t['label']} {t['probability']:.3f}" for t in row["top_k"])
+                print(f"{row['source']}: {tops}")
+    if result.errors:
+        print(
+            f"fracturenet predict: {len(result.errors)} of {len(result)} images could not be "
+            "read (listed above/in the output); --strict makes this an error",
+            file=sys.stderr,
+        )
+    return 1 if len(result.errors) == len(result) else 0

@@ -1,0 +1,190 @@
+"""``fracturenet train``: discover -> leakage-proof split -> Trainer -> test metrics."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fracturenet.cli import UsageError, command
+from fracturenet.commands._common import print_json, progress
+from fracturenet.commands.train_config import add_setting_flags, resolve_settings, to_toml
+
+
+@command(
+    "train",
+    "Train a classifier on a folder of X-rays (flags, or a TOML file whose keys mirror them).",
+    "fracturenet train data/bone-break --backbone resnet50 --epochs 10 --out runs/r50",
+)
+def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    p.add_argument("--config", metavar="RUN.toml", help="TOML file; keys mirror the flags")
+    add_setting_flags(p)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small preset for a first try: 64 px, 2 epochs, batch 16",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true", help="reuse a non-empty --out")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return run
+
+
+def _weights(value: str) -> str | None:
+    if value.lower() == "none":
+        return None
+    if value.lower() == "imagenet":
+        return "imagenet"
+    if not Path(value).is_file():
+        raise UsageError(
+            f"--weights must be 'imagenet', 'none' or an existing weights file. "
+            f"Received: weights={value!r}"
+        )
+    return value
+
+
+def _unfreeze(value: str) -> int | str:
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+def split_data(s: dict[str, Any], quiet: bool) -> tuple[Any, Any, Any, Any]:
+    """Discovers the data and returns ``(manifest, train, val, test)`` (val/test may be None)."""
+    from fracturenet.data import discover, train_val_test_split
+
+    manifest = discover(s["data"])
+    progress(
+        f"found {len(manifest)} images in {manifest.num_classes} classes"
+        + (f" (splits: {', '.join(manifest.split_names())})" if manifest.split_names() else ""),
+        quiet=quiet,
+    )
+    if s["group"]:
+        progress("grouping duplicates so that copies never straddle splits", quiet=quiet)
+    split = train_val_test_split(
+        manifest,
+        val=s["val"],
+        test=s["test"],
+        seed=s["seed"],
+        groups="auto" if s["group"] else None,
+    )
+
+    def part(name: str) -> Any:
+        return split.subset(name) if name in split.split_names() else None
+
+    return split, part("train"), part("val"), part("test")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fracturenet.config import ModelConfig
+    from fracturenet.training import Trainer
+    from fracturenet.training.rundir import atomic_write, atomic_write_json, new_run_path
+
+    s = resolve_settings(args)
+    quiet = args.quiet or args.json
+    weights = _weights(s["weights"])
+    out = Path(s["out"]) if s["out"] else new_run_path("fracturenet-runs", "train")
+    s["out"] = str(out)
+    if args.resume and not out.is_dir():
+        raise UsageError(f"--resume needs an existing run folder. Received: out={str(out)!r}")
+    t0 = time.perf_counter()
+    _, train, val, test = split_data(s, quiet)
+    if train is None:
+        raise UsageError(
+            f"No training images after the split of {s['data']!r}. "
+            f"Received: val={s['val']}, test={s['test']}"
+        )
+    progress(
+        f"split: {len(train)} train / {len(val) if val else 0} val / "
+        f"{len(test) if test else 0} test",
+        quiet=quiet,
+    )
+    config = ModelConfig(
+        backbone=s["backbone"],
+        num_classes=train.num_classes,
+        input_shape=(s["image_size"], s["image_size"], 3),
+        weights=weights,
+        dropout=s["dropout"],
+    )
+    trainer = Trainer(
+        config,
+        run_dir=out,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        precision=s["precision"],
+        seed=s["seed"],
+        verbose=0 if quiet else 2,
+        class_names=train.class_names,
+    )
+    atomic_write(out / "run.toml", lambda tmp: Path(tmp).write_text(to_toml(s), encoding="utf-8"))
+    augment = None if s["augment"].lower() == "none" else s["augment"]
+    history = trainer.fit(
+        train,
+        val,
+        epochs=s["epochs"],
+        fine_tune_epochs=s["fine_tune_epochs"],
+        unfreeze=_unfreeze(s["unfreeze"]),
+        lr=s["lr"],
+        fine_tune_lr=s["fine_tune_lr"],
+        batch_size=s["batch_size"],
+        augment=augment,
+        early_stopping=s["early_stopping"] or None,
+    )
+    result: dict[str, Any] = {
+        "run_dir": str(out),
+        "model": str(out / "model.keras"),
+        "epochs": history.epochs,
+        "best_epoch": history.best_epoch,
+        "monitor": history.monitor,
+        "best_value": history.best_value,
+        "settings": s,
+    }
+    evaluated = test if test is not None else val
+    if evaluated is not None:
+        name = "test" if test is not None else "val"
+        progress(f"evaluating on the {name} split ({len(evaluated)} images)", quiet=quiet)
+        report = _evaluate(trainer.model, evaluated, s)
+        report.to_json(out / "metrics.json", overwrite=True)
+        result["evaluated_on"] = name
+        result["metrics"] = {
+            k: report.metrics[k]
+            for k in ("accuracy", "balanced_accuracy", "macro_f1")
+            if k in report.metrics
+        }
+        result["ci95"] = {k: [ci.low, ci.high] for k, ci in report.intervals.items()}
+        result["metrics_json"] = str(out / "metrics.json")
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    atomic_write_json(out / "result.json", result)
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"run: {out}")
+    print(
+        f"model: {result['model']}  (best epoch {history.best_epoch}, "
+        f"{history.monitor}={history.best_value})"
+    )
+    if "metrics" in result:
+        m = result["metrics"]
+        note = "" if result["evaluated_on"] == "test" else " (validation: used to pick the epoch)"
+        print(
+            f"{result['evaluated_on']}: accuracy {m['accuracy']:.3f}, balanced "
+            f"{m['balanced_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}{note}"
+        )
+    return 0
+
+
+def _evaluate(model: Any, manifest: Any, s: dict[str, Any]) -> Any:
+    from fracturenet.data import make_dataset
+    from fracturenet.evaluation import evaluate
+
+    ds = make_dataset(manifest, image_size=s["image_size"], batch_size=s["batch_size"])
+    return evaluate(
+        model,
+        ds,
+        class_names=manifest.class_names,
+        ids=manifest.paths,
+        bootstrap=s["bootstrap"],
+        seed=s["seed"],
+        model_name=s["backbone"],
+    )

@@ -1,0 +1,287 @@
+"""The :class:`Predictor`: a trained model applied to new X-rays, batched and streamed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from fracturenet.exceptions import ImageDecodeError
+from fracturenet.inference.precision import resolve_precision, with_precision
+from fracturenet.inference.results import PredictionResult
+from fracturenet.inference.sources import as_image_batch, iter_image_files, run_model_path
+
+__all__ = ["Predictor"]
+
+
+class Predictor:
+    """Predicts class probabilities for image files, folders or arrays.
+
+    Images are read and resized chunk by chunk (``batch_size`` at a time, the next chunk
+    decoded on threads while the model runs), so a folder of thousands of images is never
+    held in memory at once. Unreadable files become rows with an ``error`` instead of
+    stopping the run, unless ``strict=True``.
+
+    Args:
+        model: A classifier from :func:`fracturenet.models.build_classifier` or
+            :func:`fracturenet.models.load_model` (raw 0-255 pixels in, softmax out).
+        class_names: Class names in output order. Defaults to `None` (``"0"``, ``"1"``...).
+        resize_mode: How files are fitted to the input size: ``"letterbox"``, ``"stretch"``
+            or ``"crop"``. Defaults to `"letterbox"` (what the Trainer's pipeline uses).
+        batch_size: Images per model call. Defaults to `32`.
+        precision: ``"auto"`` (bfloat16 on CPUs with AVX512-BF16/AMX, float16 on recent
+            GPUs, else float32), ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``.
+            Defaults to `"auto"`.
+        workers: Threads decoding images. Defaults to `None` (``min(8, cpu_count)``).
+
+    Example:
+        >>> from fracturenet.models import build_classifier
+        >>> m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+        >>> p = Predictor(m, class_names=["normal", "fracture"], precision="float32")
+        >>> r = p.predict(np.zeros((3, 40, 50, 3), np.uint8), top_k=1)
+        >>> r.probabilities.shape, r.sources[0], len(r.top(0))
+        ((3, 2), 'array[0]', 1)
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        class_names: Sequence[str] | None = None,
+        resize_mode: str = "letterbox",
+        batch_size: int = 32,
+        precision: str = "auto",
+        workers: int | None = None,
+    ) -> None:
+        from fracturenet.data import RESIZE_MODES
+
+        if resize_mode not in RESIZE_MODES:
+            raise ValueError(
+                f"Argument `resize_mode` must be one of {list(RESIZE_MODES)}. "
+                f"Received: resize_mode={resize_mode!r}"
+            )
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(
+                f"Argument `batch_size` must be an integer >= 1. "
+                f"Received: batch_size={batch_size!r}"
+            )
+        self.precision = resolve_precision(precision)
+        self.model = with_precision(model, self.precision)
+        n = int(self.model.output_shape[-1])
+        names = tuple(str(c) for c in class_names) if class_names else tuple(map(str, range(n)))
+        expected = 2 if n == 1 else n
+        if len(names) != expected:
+            raise ValueError(
+                f"Argument `class_names` must name the model's {expected} classes. "
+                f"Received: class_names={list(names)}"
+            )
+        self.class_names = names
+        self.resize_mode = resize_mode
+        self.batch_size = batch_size
+        h, w, c = self.model.input_shape[1:]
+        self.input_shape = (int(h), int(w), int(c))
+        self.workers = workers or min(8, os.cpu_count() or 1)
+        #: The model file's fracturenet metadata (filled by :meth:`load`).
+        self.metadata: dict[str, Any] = {}
+        self._call = self._compile()
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def load(cls, model_path: str | os.PathLike[str], **kwargs: Any) -> Predictor:
+        """Loads a ``.keras`` file saved by :func:`fracturenet.models.save_model`.
+
+        Class names and the resize mode come from the file's metadata.
+
+        Args:
+            model_path: The ``.keras`` file.
+            **kwargs: Other :class:`Predictor` arguments (``batch_size``, ``precision``...).
+
+        Returns:
+            The predictor.
+
+        Raises:
+            FileNotFoundError: If the file does not exist.
+            ModelFormatError: If it is not a fracturenet model file.
+        """
+        from fracturenet.models import load_model, read_metadata
+
+        meta = read_metadata(model_path)
+        kwargs.setdefault("class_names", meta.get("class_names") or None)
+        kwargs.setdefault("resize_mode", meta.get("resize_mode", "letterbox"))
+        predictor = cls(load_model(model_path), **kwargs)
+        predictor.metadata = meta
+        return predictor
+
+    @classmethod
+    def from_run(cls, path: str | os.PathLike[str], **kwargs: Any) -> Predictor:
+        """Loads the model of a training run directory (its ``model.keras``).
+
+        Args:
+            path: A run directory written by the Trainer or ``fracturenet train``, or the
+                ``model.keras`` file itself.
+            **kwargs: Other :class:`Predictor` arguments.
+
+        Returns:
+            The predictor.
+
+        Raises:
+            ModelFormatError: If the folder holds no ``model.keras`` (training unfinished).
+        """
+        model_path = run_model_path(path)
+        return cls.load(model_path, **kwargs)
+
+    def _compile(self) -> Any:
+        import keras
+
+        model = self.model
+        if keras.backend.backend() != "tensorflow":
+            return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
+        import tensorflow as tf
+
+        spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
+        fn = tf.function(
+            lambda x: tf.cast(model(x, training=False), tf.float32), input_signature=[spec]
+        )
+        return lambda x: fn(tf.constant(x, tf.float32)).numpy()
+
+    # ---------------------------------------------------------------- prediction
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities for a batch already at the model's input size (raw 0-255 pixels).
+
+        Args:
+            images: ``(n, height, width, channels)`` array.
+
+        Returns:
+            ``(n, classes)`` float32 probabilities (2 columns for a single sigmoid output).
+        """
+        out = (
+            np.concatenate(
+                [
+                    self._call(images[i : i + self.batch_size].astype(np.float32))
+                    for i in range(0, len(images), self.batch_size)
+                ]
+            )
+            if len(images)
+            else np.zeros((0, self.model.output_shape[-1]), np.float32)
+        )
+        if out.shape[1] == 1:
+            out = np.concatenate([1.0 - out, out], axis=1)
+        return out.astype(np.float32)
+
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        from fracturenet.data import resize_image
+
+        h, w, c = self.input_shape
+        if image.ndim == 3 and image.shape[-1] == 4:
+            image = image[..., :3]
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        out = resize_image(image, (h, w), self.resize_mode)
+        if out.ndim == 2:
+            out = out[..., None]
+        if out.shape[-1] != c:
+            out = np.repeat(out[..., :1], c, axis=-1) if c == 3 else out[..., :c]
+        return out
+
+    def _read(self, path: str, strict: bool) -> np.ndarray | str:
+        from fracturenet.data import load_resized
+
+        h, w, _ = self.input_shape
+        try:
+            return load_resized(path, (h, w), self.resize_mode)
+        except (ImageDecodeError, OSError, ValueError) as err:
+            if strict:
+                if isinstance(err, ImageDecodeError):
+                    raise
+                raise ImageDecodeError(path, str(err)) from err
+            return str(err)
+
+    def iter_predict(
+        self, inputs: Any, *, top_k: int = 3, strict: bool = False
+    ) -> Iterator[PredictionResult]:
+        """Yields one :class:`PredictionResult` per chunk of ``batch_size`` inputs.
+
+        Args and Raises are as in :meth:`predict`.
+        """
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"Argument `top_k` must be an integer >= 1. Received: top_k={top_k!r}")
+        top_k = min(top_k, len(self.class_names))
+        if isinstance(inputs, np.ndarray) or (
+            isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], np.ndarray)
+        ):
+            batch = (
+                as_image_batch(inputs)
+                if isinstance(inputs, np.ndarray)
+                else [np.asarray(a) for a in inputs]
+            )
+            for start in range(0, len(batch), self.batch_size):
+                chunk = np.stack(
+                    [self._fit(np.asarray(a)) for a in batch[start : start + self.batch_size]]
+                )
+                names = [f"array[{start + i}]" for i in range(len(chunk))]
+                yield PredictionResult(
+                    names, self.predict_arrays(chunk), self.class_names, top_k=top_k
+                )
+            return
+        yield from self._iter_files(iter_image_files(inputs), top_k, strict)
+
+    def _iter_files(
+        self, paths: Iterable[str], top_k: int, strict: bool
+    ) -> Iterator[PredictionResult]:
+        def chunks() -> Iterator[list[str]]:
+            chunk: list[str] = []
+            for p in paths:
+                chunk.append(p)
+                if len(chunk) == self.batch_size:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            pending: tuple[list[str], list[Future]] | None = None
+            for chunk in chunks():
+                submitted = (chunk, [pool.submit(self._read, p, strict) for p in chunk])
+                if pending is not None:
+                    yield self._finish(*pending, top_k)
+                pending = submitted
+            if pending is not None:
+                yield self._finish(*pending, top_k)
+
+    def _finish(self, paths: list[str], futures: list[Future], top_k: int) -> PredictionResult:
+        loaded = [f.result() for f in futures]
+        errors = {p: r for p, r in zip(paths, loaded) if isinstance(r, str)}
+        good = [i for i, r in enumerate(loaded) if not isinstance(r, str)]
+        probs = np.full((len(paths), len(self.class_names)), np.nan, np.float32)
+        if good:
+            probs[good] = self.predict_arrays(np.stack([loaded[i] for i in good]))
+        return PredictionResult(list(paths), probs, self.class_names, errors, top_k)
+
+    def predict(self, inputs: Any, *, top_k: int = 3, strict: bool = False) -> PredictionResult:
+        """Predicts every input and returns the probabilities, top-k classes and errors.
+
+        Args:
+            inputs: An image file, a folder (searched recursively), a list of files/folders,
+                an array (one image ``(H, W[, C])`` or a batch ``(N, H, W[, C])``, raw 0-255
+                pixels, any size: they are fitted with ``resize_mode``) or a list of arrays.
+            top_k: Classes listed per image. Defaults to `3`.
+            strict: Raise on the first unreadable file instead of reporting it.
+                Defaults to `False`.
+
+        Returns:
+            A :class:`PredictionResult` in input order.
+
+        Raises:
+            ImageDecodeError: With ``strict=True``, for the first unreadable file.
+            ValueError: If ``top_k`` or an array's shape is invalid, or there are no inputs.
+        """
+        parts = list(self.iter_predict(inputs, top_k=top_k, strict=strict))
+        if not parts:
+            raise ValueError(
+                "No images to predict: pass image files, a folder holding images, or an array. "
+                f"Received: inputs={inputs!r:.120}"
+            )
+        return PredictionResult.concatenate(parts)

@@ -71,6 +71,9 @@ _LAZY: dict[str, str] = {
     "compare_methods": "fracturenet.explain",
     "Explanations": "fracturenet.explain",
     "run_demo": "fracturenet.demo",
+    "Predictor": "fracturenet.inference",
+    "PredictionResult": "fracturenet.inference",
+    "export_model": "fracturenet.inference.export",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,6 +116,11 @@ if TYPE_CHECKING:  # pragma: no cover
         overlay,
         save_explanation_grid,
     )
+    from fracturenet.inference import (  # noqa: F401
+        PredictionResult,
+        Predictor,
+    )
+    from fracturenet.inference.export import export_model  # noqa: F401
     from fracturenet.models import (  # noqa: F401
         BackboneSpec,
         build_classifier,
@@ -190,6 +198,9 @@ __all__ = [
     "compare_methods",
     "Explanations",
     "run_demo",
+    "Predictor",
+    "PredictionResult",
+    "export_model",
 ]
 
 

@@ -119,15 +119,16 @@ def build_classifier(
     freeze: bool = True,
     binary: bool = False,
     name: str | None = None,
+    feature_norm: bool | None = None,
 ) -> keras.Model:
     """Builds a transfer-learning classifier as one flat functional ``keras.Model``.
 
     The model takes raw pixels (0-255, float32, RGB or 1 channel). Inside it: a
     ``"to_rgb"`` layer for 1-channel input, the backbone's ``"preprocessing"`` layer, the
     backbone's layers inlined (never a nested model, so Grad-CAM can reach them), an
-    identity ``"backbone_features"`` layer and the head ``"head_pool"`` ->
-    ``"head_dropout"`` -> optional ``"head_dense"`` (ReLU) -> ``"predictions"`` (float32
-    Dense, softmax or one sigmoid unit).
+    identity ``"backbone_features"`` layer and the head ``"head_pool"`` -> optional
+    ``"head_norm"`` (BatchNormalization) -> ``"head_dropout"`` -> optional ``"head_dense"``
+    (ReLU) -> ``"predictions"`` (float32 Dense, softmax or one sigmoid unit).
 
     Args:
         backbone: Registered backbone name (see ``list_backbones()``). Defaults to `"vgg16"`.
@@ -145,6 +146,11 @@ def build_classifier(
         binary: One sigmoid unit instead of a softmax (needs ``num_classes=2``).
             Defaults to `False`.
         name: Model name. Defaults to `None` (``"<backbone>_classifier"``).
+        feature_norm: Standardise the pooled features with a BatchNormalization layer
+            (``"head_norm"``) before the classifier. A randomly initialised deep backbone
+            (VGG16 especially) yields pooled features that barely differ between images;
+            standardising them lets the head, and the gradient into the backbone, see the
+            differences. Defaults to `None`: on when ``weights=None``, off otherwise.
 
     Returns:
         The uncompiled model.
@@ -192,6 +198,15 @@ def build_classifier(
         "flatten": keras.layers.Flatten,
     }[pooling]
     y = pool(name="head_pool")(features)
+    if feature_norm not in (None, True, False):
+        raise ValueError(
+            "Argument `feature_norm` must be None, True or False. "
+            f"Received: feature_norm={feature_norm!r}"
+        )
+    if feature_norm is None:
+        feature_norm = weights is None
+    if feature_norm:
+        y = keras.layers.BatchNormalization(name="head_norm")(y)
     y = keras.layers.Dropout(dropout, name="head_dropout")(y)
     if dense_units is not None:
         y = keras.layers.Dense(dense_units, activation="relu", name="head_dense")(y)
@@ -211,8 +226,8 @@ def build_classifier(
 def split_feature_extractor(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     """Splits a classifier into a feature extractor and a head that share its layers.
 
-    The head model reuses the classifier's own ``head_dropout``, ``head_dense`` and
-    ``predictions`` layers, so fitting the head on cached features trains the classifier.
+    The head model reuses the classifier's own ``head_norm``, ``head_dropout``,
+    ``head_dense`` and ``predictions`` layers, so fitting the head on cached features trains the classifier.
 
     Args:
         model: A model from ``build_classifier`` or ``load_model``.
@@ -236,7 +251,10 @@ def split_feature_extractor(model: keras.Model) -> tuple[keras.Model, keras.Mode
     pool = _layer_or_error(model, "head_pool")
     extractor = keras.Model(model.input, pool.output, name=f"{model.name}_features")
     features = keras.Input(shape=tuple(pool.output.shape[1:]), name="pooled_features")
-    y = _layer_or_error(model, "head_dropout")(features)
+    y = features
+    if any(layer.name == "head_norm" for layer in model.layers):
+        y = model.get_layer("head_norm")(y)
+    y = _layer_or_error(model, "head_dropout")(y)
     if any(layer.name == "head_dense" for layer in model.layers):
         y = model.get_layer("head_dense")(y)
     outputs = _layer_or_error(model, "predictions")(y)

@@ -20,8 +20,9 @@ from fracturenet.exceptions import ModelFormatError
 
 __all__ = ["HEAD_LAYERS", "backbone_layers", "backbone_of"]
 
-#: Layer names of the classification head, in order (``head_dense`` is optional).
-HEAD_LAYERS = ("head_pool", "head_dropout", "head_dense", "predictions")
+#: Layer names of the classification head, in order (``head_norm`` and ``head_dense`` are
+#: optional).
+HEAD_LAYERS = ("head_pool", "head_norm", "head_dropout", "head_dense", "predictions")
 PREPROCESSING_LAYER = "preprocessing"
 FEATURES_LAYER = "backbone_features"
 RGB_LAYER = "to_rgb"

@@ -444,6 +444,7 @@ class Trainer:
             self.run.file("model.keras"),
             overwrite=True,
             class_names=list(self.class_names or []),
+            resize_mode="letterbox",
             training=history.to_dict(),
         )
         self.log(f"saved {self.run.file('model.keras')}")

@@ -44,8 +44,18 @@ def with_copies(phantoms, tmp_path_factory) -> tuple[Manifest, list[set[str]]]:
 @pytest.fixture(scope="module")
 def cv(with_copies) -> CrossValidationResult:
     manifest, _ = with_copies
-    return cross_validate(manifest, backbone="vgg16", k=K, groups="auto", seed=0, epochs=1,
-                          image_size=32, val_fraction=0.25, batch_size=16, bootstrap=50)
+    return cross_validate(
+        manifest,
+        backbone="vgg16",
+        k=K,
+        groups="auto",
+        seed=0,
+        epochs=1,
+        image_size=32,
+        val_fraction=0.25,
+        batch_size=16,
+        bootstrap=50,
+    )
 
 
 def _pool(manifest: Manifest) -> list[str]:
@@ -106,14 +116,21 @@ def test_exports_round_trip_and_feed_compare(cv, tmp_path):
     md = cv.to_markdown()
     assert "| accuracy |" in md and md.count("\n| 2 |") == 1
     always_first = EvaluationReport.from_predictions(
-        cv.oof.y_true, np.eye(len(cv.oof.class_names))[np.zeros(len(cv.oof.ids), int)],
-        class_names=cv.oof.class_names, ids=cv.oof.ids, bootstrap=0)
+        cv.oof.y_true,
+        np.eye(len(cv.oof.class_names))[np.zeros(len(cv.oof.ids), int)],
+        class_names=cv.oof.class_names,
+        ids=cv.oof.ids,
+        bootstrap=0,
+    )
     assert "vgg16" in compare(cv.oof, always_first, names=["vgg16", "const"], n_boot=50).verdict
 
 
 def _fake(n: int = 12) -> Manifest:
-    return Manifest(paths=[f"/nowhere/{i}.png" for i in range(n)], labels=[0, 1] * (n // 2),
-                    class_names=("a", "b"))
+    return Manifest(
+        paths=[f"/nowhere/{i}.png" for i in range(n)],
+        labels=[0, 1] * (n // 2),
+        class_names=("a", "b"),
+    )
 
 
 @pytest.mark.parametrize("k", [1, 0, -2, 2.5, "3", True])
@@ -155,17 +172,33 @@ def test_bad_data_type_and_occupied_run_dir(tmp_path):
 
 @pytest.mark.slow
 def test_compare_backbones_example_quick(tmp_path):
-    env = {**os.environ, "FRACTURENET_CACHE": str(tmp_path / "cache"),
-           "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "FRACTURENET_CACHE": str(tmp_path / "cache"),
+        "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "compare_backbones.py"), "--quick",
-         "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        [
+            sys.executable,
+            str(REPO / "examples" / "compare_backbones.py"),
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "VERDICT (duplicate clusters as groups)" in proc.stdout
     assert "vgg16" in proc.stdout and "resnet50" in proc.stdout
-    for name in ("summary.json", "grouped-comparison.json", "grouped-vgg16-oof.json",
-                 "grouped-resnet50-crossval.json"):
+    for name in (
+        "summary.json",
+        "grouped-comparison.json",
+        "grouped-vgg16-oof.json",
+        "grouped-resnet50-crossval.json",
+    ):
         assert (out / name).is_file(), name

@@ -11,7 +11,6 @@ inner group-aware validation split is carved out of the training folds.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ import numpy as np
 
 from fracturenet.config import ModelConfig
 from fracturenet.data.manifest import Manifest
-from fracturenet.evaluation.crossval_result import CrossValidationResult, FoldResult
-from fracturenet.evaluation.evaluate import evaluate
-from fracturenet.evaluation.report import EvaluationReport
+from fracturenet.evaluation._crossval_folds import FoldPlan, pool_out_of_fold, run_fold
+from fracturenet.evaluation.crossval_result import CrossValidationResult
 from fracturenet.exceptions import DatasetError, RunDirectoryExistsError
 
 __all__ = ["cross_validate"]
@@ -195,8 +193,10 @@ def cross_validate(
             "Nothing to train: `epochs` and `fine_tune_epochs` are both 0. "
             "Received: epochs=0, fine_tune_epochs=0"
         )
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not (
-        0 <= val_fraction < 1
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, (int, float))
+        or not (0 <= val_fraction < 1)
     ):
         raise ValueError(
             f"`val_fraction` must be a fraction in [0, 1). Received: val_fraction={val_fraction!r}"
@@ -224,12 +224,22 @@ def cross_validate(
     grouped, fold_groups = _grouped(manifest, groups)
     folds = group_kfold(grouped, k, seed=seed, groups=fold_groups)
     name = model_name or config.backbone
-    results = [
-        _run_fold(i, train, test, config, seed, epochs, fine_tune_epochs, val_fraction,
-                  fold_groups, batch_size, t_kw, f_kw, out, name, verbose)
-        for i, (train, test) in enumerate(folds)
-    ]
-    oof = _pool(manifest, results, name, bootstrap, seed)
+    plan = FoldPlan(
+        config,
+        seed,
+        epochs,
+        fine_tune_epochs,
+        float(val_fraction),
+        fold_groups,
+        batch_size,
+        t_kw,
+        f_kw,
+        out,
+        name,
+        verbose,
+    )
+    results = [run_fold(i, train, test, plan) for i, (train, test) in enumerate(folds)]
+    oof = pool_out_of_fold(manifest, results, name, bootstrap, seed)
     settings = {
         "k": k,
         "groups": groups,
@@ -250,83 +260,3 @@ def cross_validate(
         oof.to_json(out / "oof_report.json")
         (out / "crossval.md").write_text(result.to_markdown(), encoding="utf-8")
     return result
-
-
-def _run_fold(
-    index: int,
-    train: Manifest,
-    test: Manifest,
-    config: ModelConfig,
-    seed: int,
-    epochs: int,
-    fine_tune_epochs: int,
-    val_fraction: float,
-    groups: str | None,
-    batch_size: int,
-    trainer_kwargs: dict[str, Any],
-    fit_kwargs: dict[str, Any],
-    out: Path | None,
-    name: str,
-    verbose: int,
-) -> FoldResult:
-    """Trains a fresh model on ``train`` and evaluates it on ``test``."""
-    import keras
-
-    from fracturenet.data import make_dataset, train_val_test_split
-    from fracturenet.training import Trainer
-
-    t0 = time.perf_counter()
-    val = None
-    if val_fraction > 0:
-        inner = train_val_test_split(train, val=val_fraction, seed=seed, groups=groups)
-        train, val = inner.subset("train"), inner.subset("val")
-    trainer = Trainer(
-        config,
-        run_dir=out / f"fold-{index}" if out is not None else None,
-        seed=seed,
-        class_names=train.class_names,
-        **trainer_kwargs,
-    )
-    history = trainer.fit(
-        train, val, epochs=epochs, fine_tune_epochs=fine_tune_epochs, batch_size=batch_size,
-        **fit_kwargs,
-    )
-    size = int(config.input_shape[0])
-    test_ds = make_dataset(test, image_size=size, batch_size=batch_size, training=False,
-                           shuffle=False, channels=int(config.input_shape[2]))
-    report = evaluate(trainer.model, test_ds, class_names=test.class_names, ids=test.paths,
-                      bootstrap=0, seed=seed, batch_size=batch_size,
-                      model_name=f"{name} fold {index}")
-    del trainer
-    keras.backend.clear_session()
-    seconds = round(time.perf_counter() - t0, 2)
-    if verbose:
-        print(f"[fracturenet] {name} fold {index}: trained on {len(train)} images, "
-              f"accuracy {report.metrics['accuracy']:.3f} on {len(test)} held out "
-              f"({seconds:.0f}s)", flush=True)
-    return FoldResult(index, len(train) + (len(val) if val is not None else 0), len(test),
-                      report, history.best_epoch, seconds)
-
-
-def _pool(
-    manifest: Manifest, folds: list[FoldResult], name: str, bootstrap: int, seed: int
-) -> EvaluationReport:
-    """Out-of-fold predictions of all folds, in the manifest's order, as one report."""
-    position = {p: i for i, p in enumerate(manifest.paths)}
-    order, y_true, y_prob = [], [], []
-    for f in folds:
-        order += [position[p] for p in f.report.ids]
-        y_true.append(f.report.y_true)
-        y_prob.append(f.report.y_prob)
-    idx = np.argsort(order, kind="stable")
-    ids = [manifest.paths[order[i]] for i in idx]
-    return EvaluationReport.from_predictions(
-        np.concatenate(y_true)[idx],
-        np.concatenate(y_prob)[idx],
-        class_names=manifest.class_names,
-        ids=ids,
-        model_name=name,
-        bootstrap=bootstrap,
-        seed=seed,
-        info={"source": "cross_validate out-of-fold", "k": len(folds)},
-    )

@@ -28,6 +28,12 @@ from fracturenet.evaluation.compare import (
     PairwiseComparison,
     compare,
 )
+from fracturenet.evaluation.crossval import cross_validate
+from fracturenet.evaluation.crossval_result import (
+    SUMMARY_METRICS,
+    CrossValidationResult,
+    FoldResult,
+)
 from fracturenet.evaluation.evaluate import evaluate, predict_proba
 from fracturenet.evaluation.metrics import compute_metrics, confusion_matrix, validate_predictions
 from fracturenet.evaluation.probability_metrics import (
@@ -43,10 +49,13 @@ from fracturenet.evaluation.significance import holm_adjust, mcnemar_test
 __all__ = [
     "BOOTSTRAP_METRICS",
     "HEADLINE_METRICS",
+    "SUMMARY_METRICS",
     "CalibrationResult",
     "ComparisonResult",
     "ConfidenceInterval",
+    "CrossValidationResult",
     "EvaluationReport",
+    "FoldResult",
     "PairwiseComparison",
     "apply_temperature",
     "average_precision_ovr",
@@ -56,6 +65,7 @@ __all__ = [
     "compare",
     "compute_metrics",
     "confusion_matrix",
+    "cross_validate",
     "evaluate",
     "expected_calibration_error",
     "fit_temperature",

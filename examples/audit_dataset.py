@@ -28,18 +28,23 @@ from fracturenet.data import audit, discover, load_image, make_synthetic_fractur
 
 def leaky_phantoms(out: Path, images_per_class: int) -> Path:
     """Writes phantoms into ``out/dataset`` with planted duplicates; returns the folder."""
-    source = make_synthetic_fractures(out / "phantoms", images_per_class=images_per_class,
-                                      image_size=96, include_normal=False)
+    source = make_synthetic_fractures(
+        out / "phantoms", images_per_class=images_per_class, image_size=96, include_normal=False
+    )
     root = out / "dataset"
     shutil.copytree(out / "phantoms", root, ignore=shutil.ignore_patterns(".*"))
-    train = [Path(root, *Path(p).relative_to(out / "phantoms").parts)
-             for p, s in zip(source.paths, source.splits, strict=True) if s == "train"]
+    train = [
+        Path(root, *Path(p).relative_to(out / "phantoms").parts)
+        for p, s in zip(source.paths, source.splits, strict=True)
+        if s == "train"
+    ]
     a, b, c, d = train[0], train[images_per_class], train[2 * images_per_class], train[1]
     # 1. exact copy of a training image in the same class's Test folder (leak)
     shutil.copy(a, a.parent.parent / "Test" / f"copy_of_{a.name}")
     # 2. re-encoded, slightly resized copy in Test (near-duplicate leak)
-    Image.open(b).resize((90, 90)).save(b.parent.parent / "Test" / f"resaved_{b.stem}.jpg",
-                                        quality=80)
+    Image.open(b).resize((90, 90)).save(
+        b.parent.parent / "Test" / f"resaved_{b.stem}.jpg", quality=80
+    )
     # 3. the same X-ray filed under another class (label conflict)
     other = next(p for p in sorted(root.iterdir()) if p.is_dir() and p != c.parent.parent)
     shutil.copy(c, other / "Train" / f"mislabelled_{c.name}")
@@ -54,14 +59,16 @@ def plot_clusters(report, path: Path, max_clusters: int = 6) -> None:
     if not clusters:
         return
     width = max(len(c) for c in clusters)
-    fig, axes = plt.subplots(len(clusters), width, figsize=(2.2 * width, 2.4 * len(clusters)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(clusters), width, figsize=(2.2 * width, 2.4 * len(clusters)), squeeze=False
+    )
     m = report.manifest
     leaking = {tuple(c) for c in report.leakage}
     conflicting = {tuple(c) for c in report.conflicts}
     for row, cluster in zip(axes, clusters, strict=True):
-        flag = " ".join(n for n, s in (("LEAK", leaking), ("CONFLICT", conflicting))
-                        if tuple(cluster) in s)
+        flag = " ".join(
+            n for n, s in (("LEAK", leaking), ("CONFLICT", conflicting)) if tuple(cluster) in s
+        )
         for ax, i in zip(row, [*cluster, *[None] * (width - len(cluster))], strict=True):
             ax.axis("off")
             if i is None:
@@ -75,8 +82,12 @@ def plot_clusters(report, path: Path, max_clusters: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=None,
-                        help="dataset folder or CSV (default: phantoms with planted copies)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="dataset folder or CSV (default: phantoms with planted copies)",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer images (a smoke test)")
     parser.add_argument("--out", type=Path, default=None, help="new output folder")
     args = parser.parse_args()
@@ -98,8 +109,10 @@ def main() -> None:
     # The fixes: keep clusters whole when splitting, or drop the redundant/contradictory copies.
     grouped = manifest.with_groups(report.groups())
     cleaned = report.cleaned_manifest(drop="both")
-    print(f"{len(set(grouped.groups))} groups for {len(grouped)} images: split with "
-          "train_val_test_split(manifest, groups='auto') or group_kfold(...) to keep them whole")
+    print(
+        f"{len(set(grouped.groups))} groups for {len(grouped)} images: split with "
+        "train_val_test_split(manifest, groups='auto') or group_kfold(...) to keep them whole"
+    )
     print(f"cleaned_manifest(drop='both'): {len(manifest)} -> {len(cleaned)} images")
     print("outputs:", out)
 

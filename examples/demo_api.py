@@ -21,8 +21,9 @@ from fracturenet.training import Trainer
 
 
 def run(out: Path, *, images_per_class: int, size: int, epochs: int, bootstrap: int) -> str:
-    phantoms = make_synthetic_fractures(out / "phantoms", images_per_class=images_per_class,
-                                        image_size=max(size, 48))
+    phantoms = make_synthetic_fractures(
+        out / "phantoms", images_per_class=images_per_class, image_size=max(size, 48)
+    )
     data = train_val_test_split(phantoms, val=0.2, groups=None)  # keeps the phantoms' Test split
     train, val, test = (data.subset(s) for s in ("train", "val", "test"))
     reports = []
@@ -30,11 +31,25 @@ def run(out: Path, *, images_per_class: int, size: int, epochs: int, bootstrap: 
         weights = "imagenet" if imagenet_weights_cached(backbone) else None
         config = ModelConfig(backbone, train.num_classes, (size, size, 3), weights=weights)
         trainer = Trainer(config, run_dir=out / backbone, verbose=0)
-        trainer.fit(train, val, epochs=epochs, fine_tune_epochs=epochs,
-                    unfreeze=2 if weights else "all", fine_tune_lr=1e-4)
+        trainer.fit(
+            train,
+            val,
+            epochs=epochs,
+            fine_tune_epochs=epochs,
+            unfreeze=2 if weights else "all",
+            fine_tune_lr=1e-4,
+        )
         test_data = make_dataset(test, image_size=size)
-        reports.append(evaluate(trainer.model, test_data, ids=test.paths, bootstrap=bootstrap,
-                                class_names=test.class_names, model_name=backbone))
+        reports.append(
+            evaluate(
+                trainer.model,
+                test_data,
+                ids=test.paths,
+                bootstrap=bootstrap,
+                class_names=test.class_names,
+                model_name=backbone,
+            )
+        )
     result = compare(*reports)
     result.plot().savefig(out / "comparison.png", dpi=80, bbox_inches="tight")
     print(result.to_markdown())
@@ -50,8 +65,11 @@ def main() -> None:
     if out.exists() and any(out.iterdir()):
         parser.error(f"--out {out} exists and is not empty; choose a new folder")
     out.mkdir(parents=True, exist_ok=True)
-    budget = dict(images_per_class=6, size=32, epochs=1, bootstrap=100) if args.quick else \
-        dict(images_per_class=24, size=48, epochs=3, bootstrap=1000)
+    budget = (
+        dict(images_per_class=6, size=32, epochs=1, bootstrap=100)
+        if args.quick
+        else dict(images_per_class=24, size=48, epochs=3, bootstrap=1000)
+    )
     print("verdict:", run(out, **budget))
     print("outputs:", out)
 

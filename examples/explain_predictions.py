@@ -17,8 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from fracturenet.data import load_fracture_mask, load_image, make_synthetic_fractures
-from fracturenet.explain import explain, explain_to_folder, heat_in_mask_ratio
-from fracturenet.explain import save_explanation_grid
+from fracturenet.explain import (
+    explain,
+    explain_to_folder,
+    heat_in_mask_ratio,
+    save_explanation_grid,
+)
 from fracturenet.models import load_model, read_metadata
 
 
@@ -27,13 +31,13 @@ def phantom_model(out: Path, *, size: int, epochs: int, images_per_class: int):
     from fracturenet.config import ModelConfig
     from fracturenet.training import Trainer
 
-    data = make_synthetic_fractures(out / "phantoms", images_per_class=images_per_class,
-                                    image_size=max(size, 64))
+    data = make_synthetic_fractures(
+        out / "phantoms", images_per_class=images_per_class, image_size=max(size, 64)
+    )
     train, test = data.subset("train"), data.subset("test")
     config = ModelConfig("vgg16", data.num_classes, (size, size, 3))
     trainer = Trainer(config, run_dir=out / "run", verbose=0)
-    trainer.fit(train, epochs=epochs, fine_tune_epochs=epochs, unfreeze="all",
-                fine_tune_lr=1e-4)
+    trainer.fit(train, epochs=epochs, fine_tune_epochs=epochs, unfreeze="all", fine_tune_lr=1e-4)
     return trainer.model, list(data.class_names), test
 
 
@@ -57,8 +61,11 @@ def main() -> None:
         paths, labels = [str(p) for p in args.images], None
     else:
         model, class_names, test = phantom_model(
-            out, size=32 if args.quick else 64, epochs=1 if args.quick else 6,
-            images_per_class=6 if args.quick else 30)
+            out,
+            size=32 if args.quick else 64,
+            epochs=1 if args.quick else 6,
+            images_per_class=6 if args.quick else 30,
+        )
         first = {}  # one test image per class
         for path, label in zip(test.paths, test.labels, strict=True):
             first.setdefault(label, path)
@@ -66,19 +73,29 @@ def main() -> None:
 
     images = [load_image(p) for p in paths]
     result = explain(model, images, method=args.method, class_names=class_names)
-    save_explanation_grid(images, result, out / "explanations.png", true_labels=labels,
-                          class_names=class_names)
-    index = explain_to_folder(model, paths, out / "per_image", method=args.method,
-                              true_labels=labels, class_names=class_names)
-    for path, heat, name, p in zip(paths, result.heatmaps, result.predicted_label,
-                                   result.probability, strict=True):
+    save_explanation_grid(
+        images, result, out / "explanations.png", true_labels=labels, class_names=class_names
+    )
+    index = explain_to_folder(
+        model,
+        paths,
+        out / "per_image",
+        method=args.method,
+        true_labels=labels,
+        class_names=class_names,
+    )
+    for path, heat, name, p in zip(
+        paths, result.heatmaps, result.predicted_label, result.probability, strict=True
+    ):
         line = f"{Path(path).name}: predicted {name} ({p:.2f})"
         if args.model is None:
             line += f", heat-in-mask ratio {heat_in_mask_ratio(heat, load_fracture_mask(path)):.2f}"
         print(line)
     if args.model is None:
-        ratios = [heat_in_mask_ratio(h, load_fracture_mask(p))
-                  for h, p in zip(result.heatmaps, paths, strict=True)]
+        ratios = [
+            heat_in_mask_ratio(h, load_fracture_mask(p))
+            for h, p in zip(result.heatmaps, paths, strict=True)
+        ]
         print(f"median heat-in-mask ratio {np.nanmedian(ratios):.2f} (1 = no better than chance)")
     print("outputs:", out, "| per-image page:", index)
 

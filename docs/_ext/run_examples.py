@@ -39,11 +39,19 @@ def _run(script: Path, out: Path, repo: Path, timeout: int) -> str:
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp)],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=repo)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=repo,
+    )
     if proc.returncode != 0:
-        raise ExtensionError(f"examples/{script.name} --quick failed (exit {proc.returncode}):\n"
-                             f"{proc.stderr[-3000:]}")
+        raise ExtensionError(
+            f"examples/{script.name} --quick failed (exit {proc.returncode}):\n"
+            f"{proc.stderr[-3000:]}"
+        )
     (tmp / "stdout.txt").write_text(proc.stdout.replace(str(tmp), "OUT"), encoding="utf-8")
     tmp.rename(out)
     logger.info(f"[examples] {script.name}: {time.perf_counter() - start:.0f} s")
@@ -52,15 +60,31 @@ def _run(script: Path, out: Path, repo: Path, timeout: int) -> str:
 
 def _page(script: Path, title: str, stdout: str | None, figures: list[str]) -> str:
     doc = (script.read_text(encoding="utf-8").split('"""')[1]).strip().splitlines()
-    lines = [title, "=" * len(title), "", *doc[1:], "", f"Source: ``examples/{script.name}``",
-             "", f".. literalinclude:: ../../../examples/{script.name}", "   :language: python",
-             "", "Output of ``--quick``", "-" * 21, ""]
+    lines = [
+        title,
+        "=" * len(title),
+        "",
+        *doc[1:],
+        "",
+        f"Source: ``examples/{script.name}``",
+        "",
+        f".. literalinclude:: ../../../examples/{script.name}",
+        "   :language: python",
+        "",
+        "Output of ``--quick``",
+        "-" * 21,
+        "",
+    ]
     if stdout is None:
         lines += ["Not executed in this build (``FRACTURENET_DOCS_EXAMPLES=skip``).", ""]
     else:
-        lines += ["Printed by ``python examples/" + script.name + " --quick`` in this build "
-                  "(tiny phantoms, one epoch: the numbers show the pipeline, not a result):",
-                  "", ".. code-block:: text", ""]
+        lines += [
+            "Printed by ``python examples/" + script.name + " --quick`` in this build "
+            "(tiny phantoms, one epoch: the numbers show the pipeline, not a result):",
+            "",
+            ".. code-block:: text",
+            "",
+        ]
         lines += ["   " + ln for ln in stdout.rstrip().splitlines()] + [""]
         for fig in figures:
             lines += [f".. image:: {fig}", f"   :alt: {fig} written by {script.name}", ""]

@@ -24,11 +24,22 @@ EXPECTED = {
 
 
 def _run(script: str, out: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg",
-               FRACTURENET_CACHE=str(out.parent / "cache"), FRACTURENET_OFFLINE="1")
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="2",
+        MPLBACKEND="Agg",
+        FRACTURENET_CACHE=str(out.parent / "cache"),
+        FRACTURENET_OFFLINE="1",
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, str(EXAMPLES / script), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600, env=env, cwd=out.parent)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=out.parent,
+    )
 
 
 @pytest.mark.slow

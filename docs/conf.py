@@ -34,6 +34,7 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
     "run_examples",
+    "constants",
 ]
 autosummary_generate = True
 autodoc_typehints = "description"

@@ -20,7 +20,15 @@ from fracturenet.models import imagenet_weights_cached
 from fracturenet.training import Trainer
 
 
-def run(out: Path, *, images_per_class: int, size: int, epochs: int, bootstrap: int) -> str:
+def run(
+    out: Path,
+    *,
+    images_per_class: int,
+    size: int,
+    epochs: int,
+    fine_tune_epochs: int,
+    bootstrap: int,
+) -> str:
     phantoms = make_synthetic_fractures(
         out / "phantoms", images_per_class=images_per_class, image_size=max(size, 48)
     )
@@ -35,7 +43,7 @@ def run(out: Path, *, images_per_class: int, size: int, epochs: int, bootstrap: 
             train,
             val,
             epochs=epochs,
-            fine_tune_epochs=epochs,
+            fine_tune_epochs=fine_tune_epochs,
             unfreeze=2 if weights else "all",
             fine_tune_lr=1e-4,
         )
@@ -66,9 +74,9 @@ def main() -> None:
         parser.error(f"--out {out} exists and is not empty; choose a new folder")
     out.mkdir(parents=True, exist_ok=True)
     budget = (
-        dict(images_per_class=6, size=32, epochs=1, bootstrap=100)
+        dict(images_per_class=6, size=32, epochs=1, fine_tune_epochs=0, bootstrap=100)
         if args.quick
-        else dict(images_per_class=24, size=48, epochs=3, bootstrap=1000)
+        else dict(images_per_class=24, size=48, epochs=3, fine_tune_epochs=3, bootstrap=1000)
     )
     print("verdict:", run(out, **budget))
     print("outputs:", out)

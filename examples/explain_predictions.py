@@ -26,7 +26,9 @@ from fracturenet.explain import (
 from fracturenet.models import load_model, read_metadata
 
 
-def phantom_model(out: Path, *, size: int, epochs: int, images_per_class: int):
+def phantom_model(
+    out: Path, *, size: int, epochs: int, fine_tune_epochs: int, images_per_class: int
+):
     """Trains a small model on phantoms; returns it, its class names and the test images."""
     from fracturenet.config import ModelConfig
     from fracturenet.training import Trainer
@@ -37,7 +39,9 @@ def phantom_model(out: Path, *, size: int, epochs: int, images_per_class: int):
     train, test = data.subset("train"), data.subset("test")
     config = ModelConfig("vgg16", data.num_classes, (size, size, 3))
     trainer = Trainer(config, run_dir=out / "run", verbose=0)
-    trainer.fit(train, epochs=epochs, fine_tune_epochs=epochs, unfreeze="all", fine_tune_lr=1e-4)
+    trainer.fit(
+        train, epochs=epochs, fine_tune_epochs=fine_tune_epochs, unfreeze="all", fine_tune_lr=1e-4
+    )
     return trainer.model, list(data.class_names), test
 
 
@@ -64,6 +68,7 @@ def main() -> None:
             out,
             size=32 if args.quick else 64,
             epochs=1 if args.quick else 6,
+            fine_tune_epochs=0 if args.quick else 6,
             images_per_class=6 if args.quick else 30,
         )
         first = {}  # one test image per class

@@ -58,6 +58,17 @@ def _run(script: Path, out: Path, repo: Path, timeout: int) -> str:
     return proc.stdout
 
 
+# folders of inputs and per-image pages, whose PNGs are data rather than results
+_NOT_FIGURES = {"phantoms", "dataset", "per_image", "checkpoints", "cache"}
+
+
+def _figures(out: Path) -> list[Path]:
+    """The PNGs an example wrote: its own figures and the Trainer's training curves."""
+    return sorted(
+        p for p in out.rglob("*.png") if not _NOT_FIGURES & set(p.relative_to(out).parts[:-1])
+    )
+
+
 def _page(script: Path, title: str, stdout: str | None, figures: list[str]) -> str:
     doc = (script.read_text(encoding="utf-8").split('"""')[1]).strip().splitlines()
     lines = [
@@ -111,9 +122,10 @@ def build_example_pages(app: Sphinx) -> None:
             figdir = gen / stem
             shutil.rmtree(figdir, ignore_errors=True)
             figdir.mkdir()
-            for png in sorted(out.glob("*.png")):
-                shutil.copy(png, figdir / png.name)
-                figures.append(f"{stem}/{png.name}")
+            for png in _figures(out):
+                name = "_".join(png.relative_to(out).parts)
+                shutil.copy(png, figdir / name)
+                figures.append(f"{stem}/{name}")
         text = _page(script, title, stdout, figures)
         target = gen / f"{stem}.rst"
         if not target.is_file() or target.read_text(encoding="utf-8") != text:

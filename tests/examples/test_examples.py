@@ -23,12 +23,12 @@ EXPECTED = {
 }
 
 
-def _run(script: str, out: Path) -> subprocess.CompletedProcess:
+def _run(script: str, out: Path, cache: Path) -> subprocess.CompletedProcess:
     env = dict(
         os.environ,
         TF_CPP_MIN_LOG_LEVEL="2",
         MPLBACKEND="Agg",
-        FRACTURENET_CACHE=str(out.parent / "cache"),
+        FRACTURENET_CACHE=str(cache),
         FRACTURENET_OFFLINE="1",
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
@@ -38,7 +38,7 @@ def _run(script: str, out: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
         env=env,
-        cwd=out.parent,
+        cwd=cache.parent,
     )
 
 
@@ -48,7 +48,7 @@ def test_example_runs_in_quick_mode(script, tmp_path):
     if not (EXAMPLES / script).is_file():
         pytest.skip(f"examples/{script} does not exist yet (written in another branch)")
     out = tmp_path / "out"
-    proc = _run(script, out)
+    proc = _run(script, out, tmp_path / "cache")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "outputs:" in proc.stdout or not EXPECTED[script], proc.stdout[-2000:]
     missing = [f for f in EXPECTED[script] if not (out / f).is_file()]
@@ -57,7 +57,7 @@ def test_example_runs_in_quick_mode(script, tmp_path):
 
 def test_examples_refuse_a_non_empty_output_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("user file")
-    proc = _run("audit_dataset.py", tmp_path)
+    proc = _run("audit_dataset.py", tmp_path, tmp_path / "cache")
     assert proc.returncode == 2
     assert "not empty" in proc.stderr
     assert (tmp_path / "keep.txt").read_text() == "user file"

@@ -89,3 +89,14 @@ try:
 except ImportError:  # the docs still build with Sphinx's default theme
     html_theme = "alabaster"
 html_title = f"fracturenet {release}"
+
+
+def _remove_stale_api_pages(app) -> None:
+    """Autosummary never deletes pages of names that left the API; start from a clean slate."""
+    import shutil
+
+    shutil.rmtree(os.path.join(app.srcdir, "api", "generated"), ignore_errors=True)
+
+
+def setup(app) -> None:
+    app.connect("builder-inited", _remove_stale_api_pages, priority=100)

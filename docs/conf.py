@@ -53,6 +53,8 @@ fracturenet_examples = [
     ("train_on_folder.py", "Train on a folder"),
     ("audit_dataset.py", "Audit a dataset"),
     ("explain_predictions.py", "Explain predictions"),
+    ("compare_backbones.py", "Compare backbones with cross-validation"),
+    ("export_and_predict.py", "Export and predict"),
 ]
 
 

@@ -20,6 +20,8 @@ PACKAGES = [
     "fracturenet.explain",
     "fracturenet.demo",
     "fracturenet.cli",
+    "fracturenet.inference",
+    "fracturenet.inference.export",
 ]
 
 

@@ -242,7 +242,7 @@ class AuditReport:
             )
             bins = ", ".join(f"{k}: {v}" for k, v in self.size_stats["aspect_bins"].items())
             lines.append(f"  aspect bins: {bins}")
-        for title, items in (("Label conflicts", self.conflicts), ("Leakage", self.leakage)):
+        for title, items in (("label conflict", self.conflicts), ("leakage", self.leakage)):
             for cl in items[:5]:
                 files = "; ".join(
                     f"{self.manifest.class_names[self.manifest.labels[i]]}"
@@ -250,7 +250,7 @@ class AuditReport:
                     f"{os.path.basename(self.manifest.paths[i])}"
                     for i in cl[:4]
                 )
-                lines.append(f"  {title[:-1].lower()}: {files}")
+                lines.append(f"  {title}: {files}")
         for p, why in self.unreadable[:10]:
             lines.append(f"  unreadable: {p}: {why}")
         return "\n".join(lines)

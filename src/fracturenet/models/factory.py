@@ -206,7 +206,9 @@ def build_classifier(
     if feature_norm is None:
         feature_norm = weights is None
     if feature_norm:
-        y = keras.layers.BatchNormalization(name="head_norm")(y)
+        # momentum 0.9: the moving variance must fall from 1 to the tiny variance of such
+        # features within the few hundred steps of a short head-only phase.
+        y = keras.layers.BatchNormalization(momentum=0.9, name="head_norm")(y)
     y = keras.layers.Dropout(dropout, name="head_dropout")(y)
     if dense_units is not None:
         y = keras.layers.Dense(dense_units, activation="relu", name="head_dense")(y)

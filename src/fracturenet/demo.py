@@ -33,11 +33,11 @@ class DemoSettings:
         gradcam_images: Test images shown with Grad-CAM overlays per model.
     """
 
-    images_per_class: int = 150
+    images_per_class: int = 200
     phantom_size: int = 64
     input_size: int = 64
     epochs: int = 40
-    fine_tune_epochs: int = 2
+    fine_tune_epochs: int = 1
     lr: float = 1e-3
     fine_tune_lr: float = 1e-4
     batch_size: int = 16
@@ -45,7 +45,7 @@ class DemoSettings:
 
 
 STANDARD = DemoSettings()
-QUICK = DemoSettings(images_per_class=100, phantom_size=64, input_size=48, epochs=30,
+QUICK = DemoSettings(images_per_class=100, phantom_size=64, input_size=64, epochs=30,
                      fine_tune_epochs=0, gradcam_images=4)
 
 

@@ -91,3 +91,25 @@ def test_not_a_zip_is_a_clear_error(tmp_path):
     path.write_text("not a model")
     with pytest.raises(ModelFormatError, match="not a readable .keras"):
         read_metadata(path)
+
+
+def test_optimizer_state_is_left_out_unless_asked(tmp_path):
+    import os
+
+    import keras
+    import numpy as np
+
+    from fracturenet.models import build_classifier, load_model, save_model
+
+    m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None,
+                         freeze=False)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    m.fit(x, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    save_model(m, tmp_path / "bare.keras")
+    save_model(m, tmp_path / "full.keras", include_optimizer=True)
+    bare, full = (os.path.getsize(tmp_path / f"{n}.keras") for n in ("bare", "full"))
+    assert bare < 0.5 * full  # Adam keeps two slots per trainable weight
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(load_model(tmp_path / "bare.keras")(x)),
+        keras.ops.convert_to_numpy(m(x)), atol=1e-6)

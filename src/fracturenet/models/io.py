@@ -46,17 +46,22 @@ def save_model(
     path: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    include_optimizer: bool = False,
     **metadata: Any,
 ) -> None:
     """Saves a classifier to a ``.keras`` file with fracturenet metadata, atomically.
 
     The file is written to a temporary name in the same folder and moved into place, so
-    an interrupted save never leaves a half-written model behind.
+    an interrupted save never leaves a half-written model behind. By default the file holds
+    the model without its optimizer state (Adam's two slots per weight would triple its
+    size); the Trainer's checkpoints keep that state for resuming.
 
     Args:
         model: A model from ``build_classifier`` (or ``load_model``).
         path: Destination ending in ``.keras``.
         overwrite: Replace an existing file. Defaults to `False`.
+        include_optimizer: Keep a compiled model's optimizer state in the file.
+            Defaults to `False`.
         **metadata: JSON-serialisable extras, e.g. ``class_names=[...]``,
             ``training_config={...}``. ``backbone``, ``input_shape``, ``preprocessing``,
             ``num_outputs``, ``fracturenet_version``, ``keras_version`` and
@@ -115,7 +120,12 @@ def save_model(
     fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{target.stem}.", dir=target.parent)
     os.close(fd)
     try:
-        model.save(tmp, overwrite=True)
+        if getattr(model, "optimizer", None) is not None and not include_optimizer:
+            bare = keras.Model.from_config(model.get_config())  # uncompiled twin
+            bare.set_weights(model.get_weights())
+            bare.save(tmp, overwrite=True)
+        else:
+            model.save(tmp, overwrite=True)
         with zipfile.ZipFile(tmp, "a") as archive:
             archive.writestr(METADATA_ENTRY, text)
         if overwrite:

@@ -103,7 +103,7 @@ def test_freezing_policies_change_exactly_the_expected_weights(built):
     layers = backbone_layers(model)
     head = {
         id(w)
-        for name in ("head_dense", "predictions")
+        for name in ("head_norm", "head_dense", "predictions")
         if name in [lyr.name for lyr in model.layers]
         for w in model.get_layer(name).trainable_weights
     }

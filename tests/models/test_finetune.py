@@ -11,7 +11,8 @@ from fracturenet.models import build_classifier, set_trainable, trainable_summar
 @pytest.fixture(scope="module")
 def vgg():
     return build_classifier(
-        "vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, dense_units=8
+        "vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, dense_units=8,
+        feature_norm=False,  # exact parameter counts below; head_norm is tested separately
     )
 
 
@@ -53,7 +54,8 @@ def test_batchnorm_stays_in_inference_mode_when_fine_tuning():
     model = build_classifier(
         "resnet50", num_classes=2, input_shape=(32, 32, 3), weights=None, freeze=False
     )
-    bns = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)]
+    bns = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)
+           and lyr.name != "head_norm"]  # the head's own BatchNorm always trains
     assert bns and not any(lyr.trainable for lyr in bns)
     assert model.get_layer("conv1_conv").trainable
     summary = trainable_summary(model)
@@ -63,7 +65,8 @@ def test_batchnorm_stays_in_inference_mode_when_fine_tuning():
 
 def test_batchnorm_trains_only_when_asked():
     model = build_classifier("resnet50", num_classes=2, input_shape=(32, 32, 3), weights=None)
-    bns = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)]
+    bns = [lyr for lyr in model.layers if isinstance(lyr, keras.layers.BatchNormalization)
+           and lyr.name != "head_norm"]  # the head's own BatchNorm always trains
     set_trainable(model, 1, train_batchnorm=True)
     top = [b for b in bns if b.name.startswith("conv5_")]
     low = [b for b in bns if b.name.startswith("conv2_")]
@@ -71,3 +74,12 @@ def test_batchnorm_trains_only_when_asked():
     assert low and not any(b.trainable for b in low)
     set_trainable(model, "all")
     assert not any(b.trainable for b in bns)
+
+
+def test_head_norm_is_part_of_the_head():
+    model = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    set_trainable(model, "none")
+    assert _trainable_layers(model) == ["head_norm", "predictions"]
+    plain = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None,
+                             feature_norm=False)
+    assert "head_norm" not in [lyr.name for lyr in plain.layers]

@@ -1,12 +1,14 @@
 """Fine-tuning controls: which backbone layers train, and a summary of parameters.
 
-BatchNormalization layers always stay frozen (``trainable=False`` makes Keras run them in
-inference mode), as the Keras transfer-learning guide recommends: updating their batch
-statistics on a small dataset destroys what the pretrained network learned.
+The backbone's BatchNormalization layers stay frozen (``trainable=False`` makes Keras run
+them in inference mode), as the Keras transfer-learning guide recommends: updating their
+batch statistics on a small dataset destroys what the pretrained network learned. Only a
+backbone trained from random weights should pass ``train_batchnorm=True``.
 
 Example:
     >>> from fracturenet.models import build_classifier, set_trainable, trainable_summary
-    >>> model = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    >>> model = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3),
+    ...                          weights=None, feature_norm=False)
     >>> trainable_summary(model)["trainable_params"]  # head only: 512 * 2 + 2
     1026
     >>> set_trainable(model, 1)  # top block: block5_conv1..3
@@ -144,8 +146,8 @@ def trainable_summary(model: keras.Model) -> dict[str, Any]:
     Example:
         >>> from fracturenet.models import build_classifier, trainable_summary
         >>> m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
-        >>> trainable_summary(m)["trainable_layers"]
-        ['predictions']
+        >>> trainable_summary(m)["trainable_layers"]  # the head: feature norm + classifier
+        ['head_norm', 'predictions']
     """
     trainable = _count(model.trainable_weights)
     frozen = _count(model.non_trainable_weights)

@@ -1,0 +1,34 @@
+"""`fracturenet demo --quick` end to end in a temporary folder (the README's first command)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fracturenet.cli import main
+
+
+@pytest.mark.slow
+def test_demo_quick_end_to_end(tmp_path, capsys):
+    out, cache = tmp_path / "demo", tmp_path / "cache"
+    code = main(["demo", "--quick", "--out", str(out), "--cache-dir", str(cache), "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["report_html"] == str(out / "report.html")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "vgg16" in html and "resnet50" in html and "data:image/png;base64," in html
+    assert "random weights" in html  # offline: the report says the backbones were not pretrained
+    for backbone in ("vgg16", "resnet50"):
+        for name in ("metrics.json", "confusion_matrix.png", "gradcam.png",
+                     "training_curves.png", "model.keras", "history.csv"):
+            assert (out / backbone / name).is_file(), f"{backbone}/{name}"
+        # learnable phantoms: clearly above chance (1/8) even from random weights
+        assert result["metrics"][backbone]["accuracy"] > 0.125
+    assert "verdict" in result["comparison"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["weights"] == {"vgg16": "none", "resnet50": "none"}
+
+    # the phantoms are cached and reused; an existing output folder is never overwritten
+    assert main(["demo", "--quick", "--out", str(out), "--cache-dir", str(cache)]) == 1
+    assert (out / "report.html").read_text(encoding="utf-8") == html

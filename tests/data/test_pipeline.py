@@ -246,6 +246,30 @@ def test_load_resized_matches_reference_path(tmp_path, mode):
     )
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_load_drafted_decodes_at_the_smallest_scale_that_covers_the_target(
+    tmp_path, orientation
+):
+    from fracturenet.data.load_resized import load_drafted
+
+    # A portrait radiograph 443 wide x 640 tall letterboxes into a 155 x 224 box at 224 px:
+    # the 1/2 DCT scale (222 x 320) still covers it, the 1/4 scale (111 x 160) does not.
+    stored = (443, 640) if orientation == 1 else (640, 443)  # (width, height) as stored
+    im = Image.fromarray(gradient(*stored))
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    im.save(path, exif=exif, quality=90)
+    image, source, target = load_drafted(path, 224)
+    assert image.shape == (320, 222, 3)  # upright, half scale
+    assert source == (0, 0, 320, 222) and target == (0, 34, 224, 155)
+    # crop mode keeps the middle 443 x 443: covering a 224 box needs the full scale.
+    image, source, _ = load_drafted(path, 224, "crop")
+    assert image.shape == (640, 443, 3) and source == (98, 0, 443, 443)
+    # a 100 px target: the 1/4 scale's middle 111 x 111 still covers it
+    assert load_drafted(path, 100, "crop")[0].shape == (160, 111, 3)
+
+
 def test_class_weights_match_scikit_learn():
     from sklearn.utils.class_weight import compute_class_weight
 

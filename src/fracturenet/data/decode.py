@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -151,7 +152,10 @@ def open_image(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | 
 
 
 def open_oriented(
-    path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None
+    path: str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft: int | tuple[int, int] | Callable[[int, int], tuple[int, int]] | None = None,
 ) -> tuple[Image.Image, tuple[int, int]]:
     """Like :func:`open_image`, also returning the full-resolution ``(height, width)``.
 
@@ -161,7 +165,10 @@ def open_oriented(
     Args:
         path: Image file (not DICOM).
         max_pixels: Largest accepted ``width * height``. Defaults to `DEFAULT_MAX_PIXELS`.
-        draft: See :func:`open_image`. Defaults to `None`.
+        draft: See :func:`open_image`; also ``(height, width)`` of the upright picture: JPEGs
+            are then decoded at the largest 1/2, 1/4 or 1/8 scale still covering that size
+            on both sides (Pillow's ``draft``); or a callable mapping the upright
+            ``(height, width)`` to that size. Defaults to `None`.
 
     Returns:
         ``(image, (height, width))``.
@@ -187,7 +194,14 @@ def open_oriented(
     width, height = image.size
     _check_pixels(path, width, height, max_pixels)
     if draft and fmt == "JPEG" and image.mode in ("RGB", "L"):
-        image.draft(image.mode, (draft, draft))
+        if isinstance(draft, int):
+            request = (draft, draft)
+        else:  # (height, width) of the upright picture -> (width, height) as stored
+            swapped = _orientation(image) in _SWAPPING_ORIENTATIONS
+            upright = (width, height) if swapped else (height, width)
+            dh, dw = draft(*upright) if callable(draft) else draft
+            request = (dh, dw) if swapped else (dw, dh)
+        image.draft(image.mode, request)
     try:
         image.load()
         if image.getexif().get(_ORIENTATION, 1) in _SWAPPING_ORIENTATIONS:
@@ -196,6 +210,13 @@ def open_oriented(
     except (OSError, SyntaxError, ValueError) as e:  # Pillow reports truncation as OSError
         raise ImageDecodeError(path, f"{_damage(e)} {fmt} data ({e})") from e
     return image, (height, width)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_ORIENTATION, 1))
+    except (OSError, SyntaxError, ValueError, TypeError):  # a garbled EXIF block: load() tells
+        return 1
 
 
 def read_header(path: str) -> bytes:

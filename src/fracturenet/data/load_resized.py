@@ -24,7 +24,7 @@ from fracturenet.data.decode import (
 )
 from fracturenet.data.resize import _as_hw, resize_geometry
 
-__all__ = ["load_drafted", "load_resized"]
+__all__ = ["cover_size", "load_drafted", "load_resized", "scaled_box"]
 
 
 def load_resized(
@@ -92,8 +92,9 @@ def load_drafted(
         max_pixels: Decompression-bomb guard. Defaults to `DEFAULT_MAX_PIXELS`.
 
     Returns:
-        ``(image, source, target)``: the decoded ``uint8`` RGB image (JPEGs drafted to a
-        1/2, 1/4 or 1/8 scale, then any format box-reduced by an integer factor while at
+        ``(image, source, target)``: the decoded ``uint8`` RGB image (JPEGs drafted to the
+        1/2, 1/4 or 1/8 scale that still covers the target, see :func:`cover_size`, then any
+        format box-reduced by an integer factor while at
         least 2x larger than needed), the ``(top, left, height, width)`` box of it to scale (in its
         own pixels), and the box of the output it goes to (see :func:`resize_geometry`).
 
@@ -108,7 +109,11 @@ def load_drafted(
         image = load_image(path, max_pixels=max_pixels)
         h, w = image.shape[:2]
     else:
-        pil, (h, w) = open_oriented(path, max_pixels=max_pixels, draft=max(hw))
+
+        def cover(h: int, w: int) -> tuple[int, int]:
+            return cover_size((h, w), resize_geometry((h, w), hw, mode))
+
+        pil, (h, w) = open_oriented(path, max_pixels=max_pixels, draft=cover)
         with pil:
             image = to_rgb_array(pil, path)
     geo = resize_geometry((h, w), hw, mode)
@@ -119,8 +124,54 @@ def load_drafted(
     factor = int(min(sh * image.shape[0] / h / th, sw * image.shape[1] / w / tw))
     if factor >= 2:
         image = np.asarray(Image.fromarray(image).reduce(factor))
-    sy, sx = image.shape[0] / h, image.shape[1] / w  # < 1 when the JPEG was drafted
-    top, left, sh, sw = geo["source"]
-    t0, l0 = round(top * sy), round(left * sx)
-    source = (t0, l0, max(1, round((top + sh) * sy) - t0), max(1, round((left + sw) * sx) - l0))
+    source = scaled_box(geo["source"], (h, w), image.shape[:2])
     return image, source, geo["target"]
+
+
+def cover_size(
+    original_hw: tuple[int, int], geometry: dict[str, tuple[int, int, int, int]]
+) -> tuple[int, int]:
+    """The whole-picture size at which ``geometry``'s source box is as large as its target.
+
+    Decoding a JPEG at a DCT scale that still covers this size loses nothing the resize
+    would keep (Pillow's ``draft`` picks the largest such 1/2, 1/4 or 1/8 scale).
+
+    Args:
+        original_hw: ``(height, width)`` of the picture.
+        geometry: From :func:`resize_geometry` for that picture.
+
+    Returns:
+        ``(height, width)``, rounded up.
+
+    Example:
+        >>> from fracturenet.data import resize_geometry
+        >>> cover_size((640, 443), resize_geometry((640, 443), 224))
+        (224, 155)
+    """
+    h, w = original_hw
+    _, _, sh, sw = geometry["source"]
+    _, _, th, tw = geometry["target"]
+    return -(-th * h // sh), -(-tw * w // sw)
+
+
+def scaled_box(
+    box: tuple[int, int, int, int], original_hw: tuple[int, int], scaled_hw: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Maps a ``(top, left, height, width)`` box of the original into a scaled copy of it.
+
+    Args:
+        box: The box in original pixels.
+        original_hw: ``(height, width)`` of the original.
+        scaled_hw: ``(height, width)`` of the scaled copy (a drafted or reduced decode).
+
+    Returns:
+        The box in the copy's pixels, rounded, at least 1 pixel on each side.
+
+    Example:
+        >>> scaled_box((0, 0, 640, 443), (640, 443), (320, 222))
+        (0, 0, 320, 222)
+    """
+    sy, sx = scaled_hw[0] / original_hw[0], scaled_hw[1] / original_hw[1]
+    top, left, sh, sw = box
+    t0, l0 = round(top * sy), round(left * sx)
+    return t0, l0, max(1, round((top + sh) * sy) - t0), max(1, round((left + sw) * sx) - l0)

@@ -7,7 +7,8 @@ prefetch. Without a cache, shuffling permutes file indices before decoding (chea
 
 Decoding is :func:`fracturenet.data.load_resized` (Pillow) inside ``tf.numpy_function`` on
 tf.data's parallel map; Pillow releases the GIL while decoding and resizing. JPEGs are
-decoded at a reduced DCT scale that still covers the target size (Pillow ``draft``), then
+decoded at the smallest DCT scale (1/2, 1/4, 1/8; Pillow ``draft``) at which the resized
+box still covers its target, then
 box-reduced by an integer factor while more than 2x too large, then scaled bilinearly into
 the box :func:`fracturenet.data.resize_geometry` gives, so
 :func:`fracturenet.data.restore_geometry` maps heat maps back. ``benchmarks/pipeline.py``
@@ -35,7 +36,7 @@ __all__ = ["DecodeReport", "make_dataset", "skipped_files"]
 
 _ON_ERROR = ("raise", "skip")
 _CHANNELS = (1, 3)
-_CACHE_FORMAT = "3"  # bump when the cached content changes meaning
+_CACHE_FORMAT = "4"  # bump when the cached content changes meaning
 
 
 class DecodeReport:

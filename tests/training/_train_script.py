@@ -41,10 +41,17 @@ def main():
         print(json.dumps({"replicas": trainer.plan.replicas, "epochs": h.epochs,
                           "loss": h.history["loss"]}))
     elif mode == "multi_worker":
-        trainer = Trainer(cfg, precision="float32", verbose=0, seed=3)
-        h = trainer.fit((x, y), None, epochs=epochs, feature_cache="off", batch_size=4, class_weight=None)
+        import numpy as np
+
+        # Phase 1 on cached features, phase 2 through the whole model; class weights on.
+        trainer = Trainer(cfg, run_dir=None if run_dir == "-" else run_dir, precision="float32",
+                          verbose=2, seed=3)
+        h = trainer.fit((x, y), (x, y), epochs=epochs, fine_tune_epochs=1, unfreeze=1,
+                        feature_cache="memory", batch_size=4, class_weight="balanced")
+        checksum = float(sum(np.abs(w).sum() for w in trainer.model.get_weights()))
         print(json.dumps({"strategy": trainer.plan.strategy, "replicas": trainer.plan.replicas,
-                          "epochs": h.epochs}))
+                          "epochs": h.epochs, "loss": h.history["loss"],
+                          "writes_run_dir": trainer.run is not None, "checksum": checksum}))
 
 
 if __name__ == "__main__":

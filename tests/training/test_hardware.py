@@ -2,7 +2,7 @@
 
 import pytest
 
-from fracturenet.training.hardware import HardwareInfo, plan_execution
+from fracturenet.training.hardware import HardwareInfo, is_chief, plan_execution
 
 A100 = ("NVIDIA A100", (8, 0))
 V100 = ("Tesla V100", (7, 0))
@@ -60,6 +60,21 @@ def test_bad_choices_name_the_argument(arg, value):
 def test_multi_worker_needs_tf_config():
     with pytest.raises(ValueError, match="TF_CONFIG"):
         plan_execution(HardwareInfo(), strategy="multi_worker")
+
+
+@pytest.mark.parametrize(
+    ("tf_config", "chief"),
+    [
+        (None, True),
+        (CLUSTER, True),
+        ({**CLUSTER, "task": {"type": "worker", "index": 2}}, False),
+        ({"cluster": {"chief": ["c:1"], "worker": ["w:1"]}, "task": {"type": "chief"}}, True),
+        ({"cluster": {"chief": ["c:1"], "worker": ["w:1"]}, "task": {"type": "worker"}}, False),
+        ({**CLUSTER, "task": {"type": "evaluator", "index": 0}}, False),
+    ],
+)
+def test_is_chief(tf_config, chief):
+    assert is_chief(tf_config) is chief
 
 
 def test_detect_hardware_reads_this_machine(monkeypatch):

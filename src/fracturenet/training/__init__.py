@@ -1,11 +1,13 @@
 """Training: the two-phase :class:`Trainer`, hardware planning, feature cache, run folders."""
 
+from fracturenet.training.distributed import fit_distributed, predict_local
 from fracturenet.training.feature_cache import FeatureCache, extract_features
 from fracturenet.training.hardware import (
     ExecutionPlan,
     HardwareInfo,
     apply_plan,
     detect_hardware,
+    is_chief,
     plan_execution,
 )
 from fracturenet.training.history import TrainingHistory, plot_history
@@ -22,6 +24,9 @@ __all__ = [
     "apply_plan",
     "detect_hardware",
     "extract_features",
+    "fit_distributed",
+    "is_chief",
     "plan_execution",
     "plot_history",
+    "predict_local",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,11 @@ __all__ = ["extract_features", "FeatureCache", "cache_key", "manifest_feature_ke
 
 
 def extract_features(
-    extractor: Any, data: Any, *, verbose: int = 0
+    extractor: Any,
+    data: Any,
+    *,
+    verbose: int = 0,
+    predict: Callable[[Any, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Runs ``extractor`` over batches of ``(images, labels)`` and collects both.
 
@@ -33,6 +37,9 @@ def extract_features(
         data: An iterable of ``(images, labels)`` batches (e.g. a ``tf.data.Dataset``), or a
             tuple ``(x, y)`` of arrays.
         verbose: Keras progress-bar verbosity. Defaults to `0`.
+        predict: ``predict(extractor, batch)`` to use instead of Keras' ``predict`` (e.g.
+            :func:`~fracturenet.training.distributed.predict_local` under a multi-worker
+            strategy, where Keras' predict loop cannot run). Defaults to `None`.
 
     Returns:
         ``(features, labels)`` as float32 and int64 NumPy arrays, in data order.
@@ -41,7 +48,11 @@ def extract_features(
 
     if isinstance(data, tuple) and len(data) == 2:
         x, y = data
-        feats = extractor.predict(x, verbose=verbose, batch_size=32)
+        feats = (
+            predict(extractor, np.asarray(x))
+            if predict is not None
+            else extractor.predict(x, verbose=verbose, batch_size=32)
+        )
         return np.asarray(feats, dtype=np.float32), np.asarray(y).astype(np.int64)
     feats: list[np.ndarray] = []
     labels: list[np.ndarray] = []
@@ -57,7 +68,8 @@ def extract_features(
             full = n
         if n < full:
             xb = np.concatenate([xb, np.zeros((full - n, *xb.shape[1:]), xb.dtype)])
-        out = np.asarray(keras.ops.convert_to_numpy(extractor.predict_on_batch(xb)))[:n]
+        raw = predict(extractor, xb) if predict is not None else extractor.predict_on_batch(xb)
+        out = np.asarray(keras.ops.convert_to_numpy(raw))[:n]
         feats.append(out.astype(np.float32))
         labels.append(np.asarray(yb).astype(np.int64).reshape(-1))
         if bar is not None:

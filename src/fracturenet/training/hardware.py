@@ -34,6 +34,7 @@ __all__ = [
     "detect_hardware",
     "plan_execution",
     "apply_plan",
+    "is_chief",
     "PRECISIONS",
     "STRATEGIES",
 ]
@@ -265,6 +266,34 @@ def plan_execution(
         memory_growth=bool(n_gpu),
         reasons=tuple(reasons),
     )
+
+
+def is_chief(tf_config: dict[str, Any] | None) -> bool:
+    """Whether this process is the chief of a ``TF_CONFIG`` cluster (the one that writes files).
+
+    The chief is the ``"chief"`` task when the cluster has one, otherwise worker 0; a
+    process without ``TF_CONFIG`` is its own chief.
+
+    Args:
+        tf_config: Parsed ``TF_CONFIG`` (see :class:`HardwareInfo`) or ``None``.
+
+    Returns:
+        `True` for the chief.
+
+    Example:
+        >>> cluster = {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]}
+        >>> is_chief({"cluster": cluster, "task": {"type": "worker", "index": 1}})
+        False
+        >>> is_chief({"cluster": cluster, "task": {"type": "worker", "index": 0}})
+        True
+    """
+    if not tf_config:
+        return True
+    task = tf_config.get("task") or {}
+    kind, index = task.get("type", "worker"), int(task.get("index", 0))
+    if "chief" in (tf_config.get("cluster") or {}):
+        return kind == "chief"
+    return kind == "worker" and index == 0
 
 
 def apply_plan(plan: ExecutionPlan) -> Any:

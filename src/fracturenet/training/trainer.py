@@ -13,6 +13,7 @@ from fracturenet.config import ModelConfig
 from fracturenet.data.manifest import Manifest
 from fracturenet.training.callbacks import EpochCallback
 from fracturenet.training.checkpoint import load_checkpoint, restore_optimizer
+from fracturenet.training.distributed import fit_distributed, predict_local
 from fracturenet.training.feature_cache import (
     FeatureCache,
     extract_features,
@@ -21,6 +22,7 @@ from fracturenet.training.feature_cache import (
 from fracturenet.training.hardware import (
     HardwareInfo,
     detect_hardware,
+    is_chief,
 )
 from fracturenet.training.history import TrainingHistory, plot_history
 from fracturenet.training.rundir import RunDirectory
@@ -35,6 +37,13 @@ from fracturenet.training.setup import (
 )
 
 __all__ = ["Trainer"]
+
+
+def _is_multi_worker(instance: Any, strategy: Any, hw: HardwareInfo) -> bool:
+    """Whether training will run under MultiWorkerMirroredStrategy (as planned from ``hw``)."""
+    if instance is not None:
+        return type(instance).__name__.startswith("MultiWorkerMirroredStrategy")
+    return strategy == "multi_worker" or (strategy == "auto" and bool(hw.tf_config))
 
 FEATURE_CACHE_MODES = ("auto", "memory", "disk", "off")
 
@@ -52,7 +61,9 @@ class Trainer:
     (see :func:`~fracturenet.training.hardware.plan_execution`) when the Trainer builds the
     model itself, i.e. when ``model`` is a :class:`~fracturenet.config.ModelConfig` or a
     zero-argument callable. A model that is already built is used as it is (default
-    strategy, its own precision).
+    strategy, its own precision). Under ``MultiWorkerMirroredStrategy`` both phases run in
+    :func:`~fracturenet.training.fit_distributed` (Keras' ``fit`` cannot run there), and
+    only the chief worker writes ``run_dir``.
 
     Args:
         model: A ``ModelConfig``, a callable returning a new ``keras.Model``, or a built
@@ -106,9 +117,20 @@ class Trainer:
         self.verbose = verbose
         self.class_names = tuple(class_names) if class_names else None
         self.hardware = hardware or detect_hardware()
-        self.run = RunDirectory(run_dir, overwrite=overwrite, resume=resume) if run_dir else None
+        self.run: RunDirectory | None = None
         self.resume = resume
         self.best_weights_in_memory: list[Any] | None = None
+        multi_worker = not isinstance(model, keras.Model) and _is_multi_worker(
+            strategy if not isinstance(strategy, str) else None, strategy, self.hardware
+        )
+        if resume and multi_worker:
+            raise ValueError(
+                "resume=True is not supported with strategy='multi_worker' (TF_CONFIG set) "
+                "yet: resume the run on one machine, or start a new run. Received: resume=True"
+            )
+        if run_dir and (not multi_worker or is_chief(self.hardware.tf_config)):
+            # before building the model, so a run_dir in use fails fast
+            self.run = RunDirectory(run_dir, overwrite=overwrite, resume=resume)
         keras.utils.set_random_seed(self.seed)
         self.model_config = model if isinstance(model, ModelConfig) else None
         if isinstance(model, keras.Model):
@@ -118,8 +140,11 @@ class Trainer:
             self.plan, self.strategy, self.model = build_under_plan(
                 model_builder(model), self.hardware, precision, strategy
             )
+        self.multi_worker = multi_worker
         for reason in self.plan.reasons:
             self.log(reason)
+        if run_dir and self.run is None:
+            self.log("multi_worker: this worker is not the chief; only the chief writes run_dir")
 
     # ------------------------------------------------------------------ helpers
     def _scope(self) -> Any:
@@ -242,7 +267,7 @@ class Trainer:
             monitor = monitor[4:]
         if isinstance(train, Manifest) and self.class_names is None:
             self.class_names = train.class_names
-        gbatch = self.plan.scale_batch_size(batch_size)
+        gbatch = self._global_batch = self.plan.scale_batch_size(batch_size)
         train_ds = (
             self._make_dataset(train, training=True, batch_size=gbatch, augment=augment)
             if isinstance(train, Manifest)
@@ -346,8 +371,11 @@ class Trainer:
                     f"feature cache: loaded {len(hit[1])} feature vectors from {cache.path(key)}"
                 )
                 return hit
+        local = predict_local if self.multi_worker else None
         with self._scope():
-            feats = extract_features(extractor, ds, verbose=1 if self.verbose == 1 else 0)
+            feats = extract_features(
+                extractor, ds, verbose=1 if self.verbose == 1 else 0, predict=local
+            )
         self.log(
             f"feature cache: backbone ran once over {len(feats[1])} images "
             f"in {time.perf_counter() - t0:.1f}s"
@@ -381,6 +409,21 @@ class Trainer:
         history: TrainingHistory,
     ) -> None:
         callback = EpochCallback(self, phase, history, patience)
+        if self.multi_worker:  # model.fit fails there (see distributed.py)
+            fit_distributed(
+                active,
+                self.strategy,
+                x,
+                y=fit_kw.get("y"),
+                validation_data=val,
+                initial_epoch=start,
+                epochs=stop,
+                global_batch=self._global_batch,
+                class_weight=class_weight,
+                callbacks=[callback],
+                seed=self.seed,
+            )
+            return
         with self._scope():
             active.fit(
                 x,

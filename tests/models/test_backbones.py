@@ -163,3 +163,33 @@ def test_grayscale_input_is_mapped_to_rgb_inside_the_model(backbone):
     sub = keras.Model(model.input, layer.output)
     ref = keras.Model(model.get_layer("to_rgb").output, layer.output)
     np.testing.assert_allclose(sub(gray), ref(rgb), rtol=1e-6)
+
+
+def test_fold_batchnorm_keeps_the_extractor_output(built):
+    from fracturenet.models import fold_batchnorm, split_feature_extractor
+
+    name, model = built
+    extractor, _ = split_feature_extractor(model)
+    saved = model.get_weights()
+    rng = np.random.default_rng(1)
+    try:  # non-trivial statistics, so a wrong fold shows
+        for layer in extractor.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                for v in layer.weights:
+                    scale = "variance" in v.path or "gamma" in v.path
+                    low, high = (0.8, 1.25) if scale else (-0.1, 0.1)
+                    v.assign(rng.uniform(low, high, v.shape).astype("float32"))
+        x = pixels(tiny_size(name))
+        folded, n = fold_batchnorm(extractor)
+        want, got = np.asarray(extractor(x)), np.asarray(folded(x))
+        has_bn = any(isinstance(la, keras.layers.BatchNormalization) for la in extractor.layers)
+        assert (n > 0) == (has_bn and name not in ("convnext_tiny",))
+        # Folding is exact up to float32 rounding, which deep random nets amplify: compare
+        # with what a 1e-6 relative change of the input does to the output.
+        wobble = np.linalg.norm(np.asarray(extractor(x * (1 + 1e-6))) - want)
+        err = np.linalg.norm(got - want)
+        assert err <= max(1e-3 * np.linalg.norm(want), 20 * wobble), (err, wobble)
+        kinds = {type(la).__name__ for la in folded.layers}
+        assert n == 0 or "_FoldedAway" in kinds
+    finally:
+        model.set_weights(saved)

@@ -11,6 +11,7 @@ Example:
 
 from fracturenet.models.factory import POOLINGS, build_classifier, split_feature_extractor
 from fracturenet.models.finetune import block_start_index, set_trainable, trainable_summary
+from fracturenet.models.fold import fold_batchnorm
 from fracturenet.models.io import load_model, read_metadata, save_model
 from fracturenet.models.layout import HEAD_LAYERS, backbone_layers, backbone_of
 from fracturenet.models.preprocessing import BackbonePreprocessing, GrayscaleToRGB
@@ -40,6 +41,7 @@ __all__ = [
     "backbone_of",
     "block_start_index",
     "build_classifier",
+    "fold_batchnorm",
     "get_backbone",
     "imagenet_weights_cached",
     "imagenet_weights_path",

@@ -373,6 +373,7 @@ class Trainer:
                 return hit
         local = predict_local if self.multi_worker else None
         with self._scope():
+            extractor = self._folded(extractor)
             feats = extract_features(
                 extractor, ds, verbose=1 if self.verbose == 1 else 0, predict=local
             )
@@ -383,6 +384,19 @@ class Trainer:
         if cache is not None and key:
             cache.save(key, *feats)
         return feats
+
+    def _folded(self, extractor: Any) -> Any:
+        """The frozen extractor with BatchNorm folded into the layers before it (same output)."""
+        from fracturenet.models import fold_batchnorm
+
+        try:
+            folded, n = fold_batchnorm(extractor)
+        except Exception as e:  # noqa: BLE001 - an optimisation: fall back, and say so
+            self.log(f"feature cache: BatchNorm folding skipped ({type(e).__name__}: {e})")
+            return extractor
+        if n:
+            self.log(f"feature cache: {n} BatchNorm layers folded into the layers before them")
+        return folded
 
     def _restore_optimizer(self, active: Any, state: dict[str, Any] | None, phase: str) -> None:
         if state and state.get("phase") == phase and state.get("optimizer_values"):

@@ -14,7 +14,9 @@ from fracturenet.data.manifest import Manifest
 from fracturenet.training.hardware import ExecutionPlan, HardwareInfo, apply_plan, plan_execution
 
 __all__ = [
+    "FEATURE_CACHE_MODES",
     "build_under_plan",
+    "check_fit_arguments",
     "environment_info",
     "fit_config",
     "load_weights_quietly",
@@ -22,6 +24,29 @@ __all__ = [
     "plan_for_built_model",
     "resolve_class_weight",
 ]
+
+
+#: Accepted values of ``Trainer.fit(feature_cache=...)``.
+FEATURE_CACHE_MODES = ("auto", "memory", "disk", "off")
+
+
+def check_fit_arguments(feature_cache: str, epochs: Any, fine_tune_epochs: Any) -> None:
+    """Raises a ``ValueError`` naming the argument when ``Trainer.fit`` gets a bad value."""
+    if feature_cache not in FEATURE_CACHE_MODES:
+        raise ValueError(
+            f"Argument `feature_cache` must be one of {list(FEATURE_CACHE_MODES)}."
+            f" Received: feature_cache={feature_cache!r}"
+        )
+    for name, value in (("epochs", epochs), ("fine_tune_epochs", fine_tune_epochs)):
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(
+                f"Argument `{name}` must be an integer >= 0. Received: {name}={value!r}"
+            )
+    if epochs + fine_tune_epochs == 0:
+        raise ValueError(
+            "Nothing to train: epochs and fine_tune_epochs are both 0. "
+            "Received: epochs=0, fine_tune_epochs=0"
+        )
 
 
 def plan_for_built_model(model: Any, hw: HardwareInfo, strategy: Any) -> ExecutionPlan:

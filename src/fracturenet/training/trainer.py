@@ -3,34 +3,28 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import keras
-import numpy as np
 
 from fracturenet.config import ModelConfig
 from fracturenet.data.manifest import Manifest
 from fracturenet.training.callbacks import EpochCallback
-from fracturenet.training.checkpoint import load_checkpoint, restore_optimizer
-from fracturenet.training.distributed import fit_distributed, predict_local
-from fracturenet.training.feature_cache import (
-    FeatureCache,
-    extract_features,
-    manifest_feature_key,
-)
+from fracturenet.training.checkpoint import restore_optimizer
+from fracturenet.training.distributed import fit_distributed
+from fracturenet.training.frozen_features import frozen_features
 from fracturenet.training.hardware import (
     HardwareInfo,
     detect_hardware,
     is_chief,
 )
-from fracturenet.training.history import TrainingHistory, plot_history
+from fracturenet.training.history import TrainingHistory
+from fracturenet.training.run_files import finish_run, start_run
 from fracturenet.training.rundir import RunDirectory
 from fracturenet.training.setup import (
     build_under_plan,
-    environment_info,
+    check_fit_arguments,
     fit_config,
-    load_weights_quietly,
     model_builder,
     plan_for_built_model,
     resolve_class_weight,
@@ -44,8 +38,6 @@ def _is_multi_worker(instance: Any, strategy: Any, hw: HardwareInfo) -> bool:
     if instance is not None:
         return type(instance).__name__.startswith("MultiWorkerMirroredStrategy")
     return strategy == "multi_worker" or (strategy == "auto" and bool(hw.tf_config))
-
-FEATURE_CACHE_MODES = ("auto", "memory", "disk", "off")
 
 
 class Trainer:
@@ -248,21 +240,7 @@ class Trainer:
         """
         from fracturenet.models import set_trainable, split_feature_extractor
 
-        if feature_cache not in FEATURE_CACHE_MODES:
-            raise ValueError(
-                f"Argument `feature_cache` must be one of {list(FEATURE_CACHE_MODES)}."
-                f" Received: feature_cache={feature_cache!r}"
-            )
-        for name, value in (("epochs", epochs), ("fine_tune_epochs", fine_tune_epochs)):
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(
-                    f"Argument `{name}` must be an integer >= 0. Received: {name}={value!r}"
-                )
-        if epochs + fine_tune_epochs == 0:
-            raise ValueError(
-                "Nothing to train: epochs and fine_tune_epochs are both 0. "
-                "Received: epochs=0, fine_tune_epochs=0"
-            )
+        check_fit_arguments(feature_cache, epochs, fine_tune_epochs)
         if monitor.startswith("val_") and val is None:
             monitor = monitor[4:]
         if isinstance(train, Manifest) and self.class_names is None:
@@ -290,16 +268,18 @@ class Trainer:
         history = TrainingHistory(
             monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
         )
-        state = self._start_run(fit_config(locals()), history)
+        state = start_run(self, fit_config(locals()), history)
         done = int(state["epoch"]) if state else 0
 
         if done < epochs:
             set_trainable(self.model, "none")
             if mode != "off":
                 extractor, head = split_feature_extractor(self.model)
-                x_tr, y_tr = self._features(extractor, train_ds, train, mode, feature_cache_dir)
+                x_tr, y_tr = frozen_features(
+                    self, extractor, train_ds, train, mode, feature_cache_dir
+                )
                 val_arg = (
-                    self._features(extractor, val_ds, val, mode, feature_cache_dir)
+                    frozen_features(self, extractor, val_ds, val, mode, feature_cache_dir)
                     if val_ds is not None
                     else None
                 )
@@ -348,7 +328,7 @@ class Trainer:
                 early_stopping,
                 history,
             )
-        self._finish(history)
+        finish_run(self, history)
         return history
 
     # ------------------------------------------------------------------ phases
@@ -356,47 +336,6 @@ class Trainer:
         if isinstance(data, tuple):
             return self.model, data[0], {"y": data[1], "batch_size": gbatch, "shuffle": True}
         return self.model, data, {"shuffle": False}  # a dataset shuffles itself (make_dataset)
-
-    def _features(
-        self, extractor: Any, ds: Any, source: Any, mode: str, directory: Any
-    ) -> tuple[np.ndarray, np.ndarray]:
-        t0 = time.perf_counter()
-        cache = key = None
-        if mode == "disk":
-            cache = FeatureCache(directory or self.run.file("cache"))  # type: ignore[union-attr]
-            key = manifest_feature_key(self.model, source) if isinstance(source, Manifest) else None
-            hit = cache.load(key) if key else None
-            if hit is not None:
-                self.log(
-                    f"feature cache: loaded {len(hit[1])} feature vectors from {cache.path(key)}"
-                )
-                return hit
-        local = predict_local if self.multi_worker else None
-        with self._scope():
-            extractor = self._folded(extractor)
-            feats = extract_features(
-                extractor, ds, verbose=1 if self.verbose == 1 else 0, predict=local
-            )
-        self.log(
-            f"feature cache: backbone ran once over {len(feats[1])} images "
-            f"in {time.perf_counter() - t0:.1f}s"
-        )
-        if cache is not None and key:
-            cache.save(key, *feats)
-        return feats
-
-    def _folded(self, extractor: Any) -> Any:
-        """The frozen extractor with BatchNorm folded into the layers before it (same output)."""
-        from fracturenet.models import fold_batchnorm
-
-        try:
-            folded, n = fold_batchnorm(extractor)
-        except Exception as e:  # noqa: BLE001 - an optimisation: fall back, and say so
-            self.log(f"feature cache: BatchNorm folding skipped ({type(e).__name__}: {e})")
-            return extractor
-        if n:
-            self.log(f"feature cache: {n} BatchNorm layers folded into the layers before them")
-        return folded
 
     def _restore_optimizer(self, active: Any, state: dict[str, Any] | None, phase: str) -> None:
         if state and state.get("phase") == phase and state.get("optimizer_values"):
@@ -449,59 +388,3 @@ class Trainer:
                 verbose=1 if self.verbose == 1 else 0,
                 **fit_kw,
             )
-
-    # ------------------------------------------------------------------ run files
-    def _start_run(self, config: dict[str, Any], history: TrainingHistory) -> dict[str, Any] | None:
-        if self.run is None:
-            return None
-        state = load_checkpoint(self.run.checkpoints, self.model) if self.resume else None
-        if state:
-            history.rows = list(state.get("history", []))
-            history.best_epoch = state.get("best_epoch")
-            history.best_value = state.get("best_value")
-            self.log(f"resume: continuing {self.run.path} after epoch {state['epoch']}")
-        else:
-            self.run.write_json(
-                "config.json",
-                {
-                    "model": self.model_config.to_dict()
-                    if self.model_config
-                    else {"name": self.model.name, "input_shape": list(self.model.input_shape[1:])},
-                    "fit": config,
-                    "class_names": list(self.class_names or []),
-                },
-            )
-        self.run.write_json(
-            "environment.json", environment_info(self.plan, self.hardware, self.seed)
-        )
-        return state
-
-    def _finish(self, history: TrainingHistory) -> None:
-        best = self.run.checkpoints / "best.weights.h5" if self.run else None
-        if best is not None and best.exists():
-            load_weights_quietly(self.model, best)
-            self.log(
-                f"restored the best weights: epoch {history.best_epoch} "
-                f"({history.monitor}={history.best_value:.4f})"
-            )
-        elif self.best_weights_in_memory is not None:
-            self.model.set_weights(self.best_weights_in_memory)
-            self.log(
-                f"restored the best weights: epoch {history.best_epoch} "
-                f"({history.monitor}={history.best_value:.4f})"
-            )
-        if self.run is None:
-            return
-        self.run.write_history(history.rows)
-        plot_history(history, self.run.file("training_curves.png"))
-        from fracturenet.models import save_model
-
-        save_model(
-            self.model,
-            self.run.file("model.keras"),
-            overwrite=True,
-            class_names=list(self.class_names or []),
-            resize_mode="letterbox",
-            training=history.to_dict(),
-        )
-        self.log(f"saved {self.run.file('model.keras')}")

@@ -1,0 +1,80 @@
+"""Phase 1's frozen features: from the disk cache, or one pass of the (folded) backbone."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from fracturenet.data.manifest import Manifest
+from fracturenet.training.distributed import predict_local
+from fracturenet.training.feature_cache import (
+    FeatureCache,
+    extract_features,
+    manifest_feature_key,
+)
+
+__all__ = ["frozen_features"]
+
+
+def frozen_features(
+    trainer: Any, extractor: Any, ds: Any, source: Any, mode: str, directory: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of ``ds`` for the Trainer's head-only phase.
+
+    ``mode="disk"`` first looks in the feature cache (keyed by files, backbone, weights,
+    input size and precision). Otherwise the backbone runs once over the data, as a copy with
+    BatchNorm folded into the layers before it (the same features, faster).
+
+    Args:
+        trainer: The :class:`~fracturenet.training.Trainer` (for its log, run and strategy).
+        extractor: The frozen feature extractor from ``split_feature_extractor``.
+        ds: Batches of ``(images, labels)`` or an ``(x, y)`` tuple.
+        source: What ``ds`` was made from (a ``Manifest`` gives a disk-cache key).
+        mode: ``"memory"`` or ``"disk"``.
+        directory: Folder of the disk cache, or ``None`` for the run's ``cache/``.
+
+    Returns:
+        ``(features, labels)``.
+    """
+    t0 = time.perf_counter()
+    cache = key = None
+    if mode == "disk":
+        cache = FeatureCache(directory or trainer.run.file("cache"))
+        key = manifest_feature_key(trainer.model, source) if isinstance(source, Manifest) else None
+        hit = cache.load(key) if key else None
+        if hit is not None:
+            trainer.log(
+                f"feature cache: loaded {len(hit[1])} feature vectors from {cache.path(key)}"
+            )
+            return hit
+    with trainer._scope():
+        model = _folded(trainer, extractor)
+        feats = extract_features(
+            model,
+            ds,
+            verbose=1 if trainer.verbose == 1 else 0,
+            predict=predict_local if trainer.multi_worker else None,
+        )
+    trainer.log(
+        f"feature cache: backbone ran once over {len(feats[1])} images "
+        f"in {time.perf_counter() - t0:.1f}s"
+    )
+    if cache is not None and key:
+        cache.save(key, *feats)
+    return feats
+
+
+def _folded(trainer: Any, extractor: Any) -> Any:
+    """The extractor with BatchNorm folded into the layers before it (same output)."""
+    from fracturenet.models import fold_batchnorm
+
+    try:
+        folded, n = fold_batchnorm(extractor)
+    except Exception as e:  # noqa: BLE001 - an optimisation: fall back, and say so
+        trainer.log(f"feature cache: BatchNorm folding skipped ({type(e).__name__}: {e})")
+        folded, n = extractor, 0
+    if n:
+        trainer.log(f"feature cache: {n} BatchNorm layers folded into the layers before them")
+    return folded

@@ -200,3 +200,14 @@ def test_manifest_input_caches_features_and_disk_cache_is_reused(tmp_path, phant
     aug = Trainer(cfg, precision="float32", verbose=0).fit(train, None, epochs=1,
                                                            augment="light")
     assert aug.feature_cache == "off"
+
+
+def test_extraction_folds_batchnorm_once_for_train_and_val(capsys):
+    x, y = _data()
+    cfg = ModelConfig("resnet50", num_classes=2, input_shape=(32, 32, 3), dropout=0.0)
+    trainer = Trainer(cfg, precision="float32", verbose=2, seed=3)
+    trainer.fit((x, y), (x, y), epochs=1, feature_cache="memory", batch_size=8)
+    log = capsys.readouterr().out
+    assert log.count("53 BatchNorm layers folded") == 1
+    assert log.count("backbone ran once") == 2
+    assert trainer._folded_extractor is None  # not kept after extraction

@@ -25,7 +25,8 @@ def frozen_features(
 
     ``mode="disk"`` first looks in the feature cache (keyed by files, backbone, weights,
     input size and precision). Otherwise the backbone runs once over the data, as a copy with
-    BatchNorm folded into the layers before it (the same features, faster).
+    BatchNorm folded into the layers before it (the same features, faster); the copy is made
+    once per extractor and reused for the validation data.
 
     Args:
         trainer: The :class:`~fracturenet.training.Trainer` (for its log, run and strategy).
@@ -50,7 +51,7 @@ def frozen_features(
             )
             return hit
     with trainer._scope():
-        model = _folded(trainer, extractor)
+        model = _folded_once(trainer, extractor)
         feats = extract_features(
             model,
             ds,
@@ -66,10 +67,13 @@ def frozen_features(
     return feats
 
 
-def _folded(trainer: Any, extractor: Any) -> Any:
-    """The extractor with BatchNorm folded into the layers before it (same output)."""
+def _folded_once(trainer: Any, extractor: Any) -> Any:
+    """The extractor with BatchNorm folded, made once per extractor (train and val share it)."""
     from fracturenet.models import fold_batchnorm
 
+    memo = trainer._folded_extractor
+    if memo is not None and memo[0] is extractor:
+        return memo[1]
     try:
         folded, n = fold_batchnorm(extractor)
     except Exception as e:  # noqa: BLE001 - an optimisation: fall back, and say so
@@ -77,4 +81,5 @@ def _folded(trainer: Any, extractor: Any) -> Any:
         folded, n = extractor, 0
     if n:
         trainer.log(f"feature cache: {n} BatchNorm layers folded into the layers before them")
+    trainer._folded_extractor = (extractor, folded)
     return folded

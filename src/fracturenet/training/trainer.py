@@ -112,6 +112,7 @@ class Trainer:
         self.run: RunDirectory | None = None
         self.resume = resume
         self.best_weights_in_memory: list[Any] | None = None
+        self._folded_extractor: tuple[Any, Any] | None = None
         multi_worker = not isinstance(model, keras.Model) and _is_multi_worker(
             strategy if not isinstance(strategy, str) else None, strategy, self.hardware
         )
@@ -283,6 +284,7 @@ class Trainer:
                     if val_ds is not None
                     else None
                 )
+                self._folded_extractor = None  # the folded copy is only for extraction
                 active, fit_x, fit_kw = (
                     head,
                     x_tr,

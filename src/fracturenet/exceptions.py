@@ -21,6 +21,10 @@ __all__ = [
     "RunDirectoryExistsError",
     "ComparisonError",
     "ExplainError",
+    "ResumeMismatchError",
+    "RunLockedError",
+    "CheckpointError",
+    "DiskFullError",
 ]
 
 
@@ -93,3 +97,36 @@ class ComparisonError(FractureNetError, ValueError):
 
 class ExplainError(FractureNetError, ValueError):
     """An explanation cannot be computed (unknown method, bad target, no CAM layer)."""
+
+
+class ResumeMismatchError(FractureNetError, ValueError):
+    """A resumed run's settings or data differ from the saved run (the message lists each key)."""
+
+
+class RunLockedError(FractureNetError, RuntimeError):
+    """Another process holds the run folder's lock, or a stale lock needs a decision."""
+
+
+class CheckpointError(FractureNetError, OSError):
+    """A checkpoint file is missing, truncated or does not fit the model (names the file)."""
+
+
+class DiskFullError(FractureNetError, OSError):
+    """A write ran out of disk space (names the path and the bytes needed).
+
+    Attributes:
+        path: The file that could not be written.
+        needed: Bytes the write needed.
+        free: Bytes free on that filesystem when the write failed.
+    """
+
+    def __init__(self, path: str, needed: int, free: int) -> None:
+        self.path, self.needed, self.free = str(path), int(needed), int(free)
+        super().__init__(
+            f"No space left on the device to write {self.path!r}: it needs {self.needed:,} "
+            f"bytes and {self.free:,} are free. Free some space or choose another folder; "
+            "a run can then continue with resume (--resume)."
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.needed, self.free))

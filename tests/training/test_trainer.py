@@ -50,7 +50,8 @@ def test_fit_writes_the_run_directory(tmp_path):
     assert history.best_epoch in (1, 2, 3) and history.feature_cache == "memory"
     for name in ("config.json", "environment.json", "history.csv", "history.json",
                  "training_curves.png", "model.keras", "train.log",
-                 "checkpoints/best.weights.h5", "checkpoints/last.json"):
+                 "checkpoints/best-epoch-%04d.weights.npz" % history.best_epoch,
+                 "checkpoints/last.json"):
         assert (run / name).exists(), name
     env = json.loads((run / "environment.json").read_text())
     assert env["plan"]["precision"] == "float32" and env["seed"] == 42

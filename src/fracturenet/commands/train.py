@@ -117,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
         verbose=0 if quiet else 2,
         class_names=train.class_names,
     )
-    atomic_write(out / "run.toml", lambda tmp: Path(tmp).write_text(to_toml(s), encoding="utf-8"))
+
+    def write_toml() -> None:
+        atomic_write(out / "run.toml", lambda t: Path(t).write_text(to_toml(s), encoding="utf-8"))
+
+    if not args.resume:  # a resume rewrites it once fit has accepted the settings
+        write_toml()
     augment = None if s["augment"].lower() == "none" else s["augment"]
     history = trainer.fit(
         train,
@@ -131,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         augment=augment,
         early_stopping=s["early_stopping"] or None,
     )
+    if args.resume:
+        write_toml()
     result: dict[str, Any] = {
         "run_dir": str(out),
         "model": str(out / "model.keras"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from fracturenet.training.checkpoint import save_best_weights, save_checkpoint
+from fracturenet.training.checkpoint import save_checkpoint
 from fracturenet.training.history import TrainingHistory
 
 __all__ = ["EpochCallback"]
@@ -39,13 +39,11 @@ class EpochCallback(keras.callbacks.Callback):
         )
         if improved:
             h.best_epoch, h.best_value, self.wait = epoch + 1, float(value), 0
-            if tr.run is not None:
-                save_best_weights(tr.run.checkpoints, tr.model)
-            else:
+            if tr.run is None:
                 tr.best_weights_in_memory = tr.model.get_weights()
         else:
             self.wait += 1
-        if tr.run is not None:
+        if tr.run is not None:  # the best weights are published in the same record
             save_checkpoint(
                 tr.run.checkpoints,
                 tr.model,
@@ -57,6 +55,7 @@ class EpochCallback(keras.callbacks.Callback):
                     "best_epoch": h.best_epoch,
                     "best_value": h.best_value,
                 },
+                best=improved,
             )
             tr.run.write_history(h.rows)
         metrics = " ".join(

@@ -4,41 +4,82 @@ from __future__ import annotations
 
 from typing import Any
 
-from fracturenet.training.checkpoint import load_checkpoint
-from fracturenet.training.history import TrainingHistory, plot_history
-from fracturenet.training.setup import environment_info, load_weights_quietly
+import numpy as np
 
-__all__ = ["finish_run", "start_run"]
+from fracturenet.exceptions import CheckpointError, DiskFullError
+from fracturenet.training.checkpoint import load_best_weights, load_checkpoint
+from fracturenet.training.history import TrainingHistory, plot_history
+from fracturenet.training.resume_check import check_resume, data_fingerprint
+from fracturenet.training.rundir import free_bytes
+from fracturenet.training.setup import environment_info
+
+__all__ = ["finish_run", "run_record", "start_run"]
+
+
+def run_record(
+    trainer: Any, config: dict[str, Any], data: tuple[Any, Any] = (None, None)
+) -> dict[str, Any]:
+    """What ``config.json`` records: model, fit arguments, classes, precision and data."""
+    model = trainer.model
+    return {
+        "model": trainer.model_config.to_dict()
+        if trainer.model_config
+        else {"name": model.name, "input_shape": list(model.input_shape[1:])},
+        "fit": config,
+        "class_names": list(trainer.class_names or []),
+        "precision": trainer.plan.precision,
+        "data": {"train": data_fingerprint(data[0]), "val": data_fingerprint(data[1])},
+    }
 
 
 def start_run(
-    trainer: Any, config: dict[str, Any], history: TrainingHistory
+    trainer: Any,
+    config: dict[str, Any],
+    history: TrainingHistory,
+    data: tuple[Any, Any] = (None, None),
 ) -> dict[str, Any] | None:
     """Writes ``config.json`` and ``environment.json``; on resume, loads the last checkpoint.
 
+    On resume the new settings and data are first compared with the saved ``config.json``
+    (see :mod:`~fracturenet.training.resume_check`): a difference outside the keys that are
+    safe to change is refused before anything is loaded or written.
+
+    Args:
+        trainer: The :class:`~fracturenet.training.Trainer`.
+        config: The fit arguments (``fit_config``).
+        history: The history to fill from the checkpoint.
+        data: The ``(train, val)`` inputs, fingerprinted. Defaults to `(None, None)`.
+
     Returns:
         The checkpoint state to resume from, or ``None`` (no run directory, or a new run).
+
+    Raises:
+        ResumeMismatchError: If resuming with other settings or data.
+        CheckpointError: If no complete checkpoint can be read (names the file).
     """
     run, model = trainer.run, trainer.model
     if run is None:
         return None
-    state = load_checkpoint(run.checkpoints, model) if trainer.resume else None
+    stale = run.lock.describe_stale()
+    if stale:
+        trainer.log(stale)
+    record = run_record(trainer, config, data)
+    state = None
+    if trainer.resume:
+        try:
+            saved = run.read_json("config.json")
+        except ValueError as exc:
+            raise CheckpointError(
+                f"cannot resume: {str(run.file('config.json'))!r} is not valid JSON ({exc})"
+            ) from exc
+        check_resume(saved, record, path=str(run.path))
+        state = load_checkpoint(run.checkpoints, model, log=trainer.log)
     if state:
         history.rows = list(state.get("history", []))
         history.best_epoch = state.get("best_epoch")
         history.best_value = state.get("best_value")
         trainer.log(f"resume: continuing {run.path} after epoch {state['epoch']}")
-    else:
-        run.write_json(
-            "config.json",
-            {
-                "model": trainer.model_config.to_dict()
-                if trainer.model_config
-                else {"name": model.name, "input_shape": list(model.input_shape[1:])},
-                "fit": config,
-                "class_names": list(trainer.class_names or []),
-            },
-        )
+    run.write_json("config.json", record)
     run.write_json(
         "environment.json", environment_info(trainer.plan, trainer.hardware, trainer.seed)
     )
@@ -48,10 +89,9 @@ def start_run(
 def finish_run(trainer: Any, history: TrainingHistory) -> None:
     """Restores the best weights; writes the history, the curves and ``model.keras``."""
     run, model = trainer.run, trainer.model
-    best = run.checkpoints / "best.weights.h5" if run else None
     restored = True
-    if best is not None and best.exists():
-        load_weights_quietly(model, best)
+    if run is not None and load_best_weights(run.checkpoints, model) is not None:
+        pass
     elif trainer.best_weights_in_memory is not None:
         model.set_weights(trainer.best_weights_in_memory)
     else:
@@ -67,6 +107,10 @@ def finish_run(trainer: Any, history: TrainingHistory) -> None:
     plot_history(history, run.file("training_curves.png"))
     from fracturenet.models import save_model
 
+    needed = 2 * sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in model.weights)
+    needed += 2**20
+    if free_bytes(run.path) < needed:  # Keras' HDF5 writer may crash on a full disk
+        raise DiskFullError(str(run.file("model.keras")), needed, free_bytes(run.path))
     save_model(
         model,
         run.file("model.keras"),
@@ -76,3 +120,4 @@ def finish_run(trainer: Any, history: TrainingHistory) -> None:
         training=history.to_dict(),
     )
     trainer.log(f"saved {run.file('model.keras')}")
+    run.release()

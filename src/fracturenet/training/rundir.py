@@ -8,29 +8,52 @@ A new run never reuses an existing, non-empty directory unless asked.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from fracturenet.exceptions import RunDirectoryExistsError
+from fracturenet.exceptions import DiskFullError, RunDirectoryExistsError
+from fracturenet.training.run_lock import RunLock
 
-__all__ = ["RunDirectory", "atomic_write", "atomic_write_json", "new_run_path"]
+__all__ = [
+    "RunDirectory",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "free_bytes",
+    "new_run_path",
+]
 
 
-def atomic_write(path: str | os.PathLike[str], writer: Callable[[str], None]) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str], writer: Callable[[str], None], *, size_hint: int = 0
+) -> Path:
     """Writes a file atomically by letting ``writer`` fill a temporary path first.
+
+    The temporary file is removed whatever happens; running out of disk space raises
+    :class:`~fracturenet.exceptions.DiskFullError`, which names the path and the bytes needed.
 
     Args:
         path: Final file path.
         writer: Called with a temporary path in the same folder; must create that file.
+        size_hint: Bytes the file will take, when known (reported if the disk is full).
+            Defaults to `0`.
 
     Returns:
         The final path.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+        >>> atomic_write(p, lambda tmp: open(tmp, "w").close()).name
+        'a.txt'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,22 +64,76 @@ def atomic_write(path: str | os.PathLike[str], writer: Callable[[str], None]) ->
     try:
         writer(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        written = os.path.getsize(tmp) if os.path.exists(tmp) else 0
+        _remove(tmp)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(
+                str(path), max(size_hint, written + 1), free_bytes(path.parent)
+            ) from exc
+        raise
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        _remove(tmp)
         raise
     return path
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Writes ``data`` atomically and durably (fsync), checking the free space first.
+
+    Args:
+        path: Final file path.
+        data: The file's content.
+
+    Returns:
+        The final path.
+
+    Raises:
+        DiskFullError: If the filesystem has not enough free space (nothing is written).
+
+    Example:
+        >>> import tempfile, os
+        >>> atomic_write_bytes(os.path.join(tempfile.mkdtemp(), "b.bin"), b"xyz").name
+        'b.bin'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    needed = len(data) + _SLACK
+    free = free_bytes(path.parent)
+    if needed > free:
+        raise DiskFullError(str(path), needed, free)
+
+    def _write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    return atomic_write(path, _write, size_hint=needed)
+
+
+def free_bytes(folder: str | os.PathLike[str]) -> int:
+    """Bytes free for this user on the filesystem holding ``folder``."""
+    try:
+        return int(shutil.disk_usage(folder).free)
+    except OSError:
+        return 0
+
+
+_SLACK = 8192  # a file takes whole blocks, plus its inode's metadata
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.remove(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Writes ``data`` as indented JSON atomically."""
     text = json.dumps(data, indent=2, sort_keys=False, default=_json_default)
-
-    def _write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-
-    return atomic_write(path, _write)
+    return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
 
 
 def _json_default(obj: Any) -> Any:
@@ -92,7 +169,8 @@ class RunDirectory:
         environment.json   versions, devices, strategy, precision, seed
         history.csv/json   one row per completed epoch
         training_curves.png
-        checkpoints/       last.json -> epoch-N.* files (resume), best.weights.h5
+        run.lock           the writing process (pid, host) while a run is active
+        checkpoints/       last.json and previous.json -> epoch-N.*, best-epoch-N.* files
         model.keras        the final model with metadata
 
     Args:
@@ -105,12 +183,15 @@ class RunDirectory:
         RunDirectoryExistsError: If ``path`` exists, is not empty, and neither
             ``overwrite`` nor ``resume`` is set.
         FileNotFoundError: If ``resume`` is set and ``path`` holds no run.
+        RunLockedError: If another process is writing to ``path`` (see
+            :class:`~fracturenet.training.run_lock.RunLock`).
 
     Example:
         >>> import tempfile, os
         >>> run = RunDirectory(os.path.join(tempfile.mkdtemp(), "run1"))
         >>> run.write_json("config.json", {"epochs": 1}).name
         'config.json'
+        >>> run.release()
     """
 
     def __init__(
@@ -131,7 +212,12 @@ class RunDirectory:
                 f"overwrite=True (--overwrite) to reuse it. Received: path={str(self.path)!r}"
             )
         self.path.mkdir(parents=True, exist_ok=True)
+        self.lock = RunLock(self.path)  # one writer per folder; refused before any write
         self.checkpoints.mkdir(exist_ok=True)
+
+    def release(self) -> None:
+        """Releases the folder's lock (the run is finished; idempotent)."""
+        self.lock.release()
 
     @property
     def checkpoints(self) -> Path:
@@ -161,9 +247,4 @@ class RunDirectory:
         w = csv.DictWriter(buf, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
-
-        def _write(tmp: str) -> None:
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                f.write(buf.getvalue())
-
-        atomic_write(self.path / "history.csv", _write)
+        atomic_write_bytes(self.path / "history.csv", buf.getvalue().encode("utf-8"))

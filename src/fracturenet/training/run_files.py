@@ -57,7 +57,7 @@ def start_run(
         ResumeMismatchError: If resuming with other settings or data.
         CheckpointError: If no complete checkpoint can be read (names the file).
     """
-    run, model = trainer.run, trainer.model
+    run = trainer.run
     if run is None:
         return None
     stale = run.lock.describe_stale()
@@ -67,13 +67,10 @@ def start_run(
     state = None
     if trainer.resume:
         try:
-            saved = run.read_json("config.json")
-        except ValueError as exc:
-            raise CheckpointError(
-                f"cannot resume: {str(run.file('config.json'))!r} is not valid JSON ({exc})"
-            ) from exc
-        check_resume(saved, record, path=str(run.path))
-        state = load_checkpoint(run.checkpoints, model, log=trainer.log)
+            state = _check_and_load(trainer, record)
+        except BaseException:
+            run.release()  # nothing was written: leave the folder free
+            raise
     if state:
         history.rows = list(state.get("history", []))
         history.best_epoch = state.get("best_epoch")
@@ -84,6 +81,18 @@ def start_run(
         "environment.json", environment_info(trainer.plan, trainer.hardware, trainer.seed)
     )
     return state
+
+
+def _check_and_load(trainer: Any, record: dict[str, Any]) -> dict[str, Any] | None:
+    run = trainer.run
+    try:
+        saved = run.read_json("config.json")
+    except ValueError as exc:
+        raise CheckpointError(
+            f"cannot resume: {str(run.file('config.json'))!r} is not valid JSON ({exc})"
+        ) from exc
+    check_resume(saved, record, path=str(run.path))
+    return load_checkpoint(run.checkpoints, trainer.model, log=trainer.log)
 
 
 def finish_run(trainer: Any, history: TrainingHistory) -> None:

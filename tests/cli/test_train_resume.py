@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from pathlib import Path
 
 from tests.cli.conftest import TINY, run_cli
 
@@ -41,3 +43,30 @@ def test_resume_with_more_epochs_continues_and_records_them(capsys, phantoms, tr
     assert "epochs = 2" in (run / "run.toml").read_text()
     assert "resume: continuing" in (run / "train.log").read_text()
     assert [r["epoch"] for r in json.loads((run / "history.json").read_text())] == [1, 2]
+
+
+def test_a_full_disk_mid_run_exits_1_with_one_line_and_the_run_resumes(capsys, phantoms,
+                                                                       tmp_path, monkeypatch):
+    from fracturenet.training import rundir
+
+    real = rundir.free_bytes
+
+    def fills_after_epoch_1(folder):
+        folder = Path(folder)
+        full = folder.name == "checkpoints" and (folder / "last.json").exists()
+        return 0 if full else real(folder)
+
+    run = tmp_path / "run"
+    argv = [a if a != "1" else "2" for a in TINY]  # --epochs 2
+    monkeypatch.setattr(rundir, "free_bytes", fills_after_epoch_1)
+    code, out, err = run_cli(capsys, "train", phantoms.root, "--out", run, *argv)
+    monkeypatch.undo()
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search(r"DiskFullError: No space left .*epoch-0002\.weights\.npz'?: it needs "
+                     r"[0-9,]+ bytes and 0 are free", err), err
+    assert not [p for p in run.rglob(".*") if ".tmp" in p.name]
+    code, out, err = run_cli(capsys, "train", phantoms.root, "--out", run, *argv, "--resume")
+    assert code == 0, err
+    assert [r["epoch"] for r in json.loads((run / "history.json").read_text())] == [1, 2]
+    assert "resume: continuing" in (run / "train.log").read_text()

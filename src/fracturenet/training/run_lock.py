@@ -10,6 +10,7 @@ its process cannot be checked from here (the message says how to remove it).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -80,6 +81,7 @@ class RunLock:
         self._finalizer = weakref.finalize(self, _release, fd, str(self.path))
 
     def _acquire(self) -> int:
+        collected = False
         for _ in range(5):  # the holder may remove the file between our open and flock
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             if fcntl is None:
@@ -89,6 +91,16 @@ class RunLock:
             except BlockingIOError:
                 holder = _read(fd)
                 os.close(fd)
+                if holder and holder.get("pid") == os.getpid():
+                    if not collected:  # a failed Trainer of ours may just await collection
+                        gc.collect()
+                        collected = True
+                        continue
+                    raise RunLockedError(
+                        f"Run folder {str(self.path.parent)!r} is held by an earlier Trainer "
+                        "in this same process. Call its `run.release()` (or delete it) "
+                        f"first. Received: path={str(self.path.parent)!r}"
+                    ) from None
                 raise RunLockedError(
                     f"Run folder {str(self.path.parent)!r} is in use by another process "
                     f"({_describe(holder)}). Wait for it to finish, stop it, or use "

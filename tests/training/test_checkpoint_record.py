@@ -41,7 +41,7 @@ def _check_agreement(d: Path) -> dict:
     if "optimizer" in files:
         assert files["optimizer"][:9] == f"o:{epoch:06d}:".encode()
     assert files["best"][:9] == f"w:{best:06d}:".encode()
-    assert record["files"]["best"]["name"] == f"best-epoch-{best:04d}.weights.npz"
+    assert record["files"]["best"]["name"] == f"epoch-{best:04d}.weights.npz"
     return record
 
 
@@ -61,9 +61,9 @@ def test_kill_9_at_random_instants_never_leaves_a_disagreeing_record(tmp_path):
         epochs_seen.append(_check_agreement(d)["epoch"])
         leftovers = [p.name for p in d.iterdir() if p.name.startswith(".")]
         names = {p.name for p in d.iterdir()} - set(leftovers)
-        # last, previous and their 5 files, plus at most the 3 files of an epoch killed
+        # last, previous and their <= 4 files, plus at most the 2 files of an epoch killed
         # before its record was published (removed by the next publication)
-        assert len(names) <= 10 and len(leftovers) <= 1, (names, leftovers)
+        assert len(names) <= 8 and len(leftovers) <= 1, (names, leftovers)
     assert kills >= 10
     assert epochs_seen == sorted(epochs_seen) and epochs_seen[-1] > kills  # progress made
 
@@ -73,14 +73,14 @@ def test_a_corrupt_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
         _publish(tmp_path, epoch, epoch)
     assert {p.name for p in tmp_path.iterdir()} == {
         "last.json", "previous.json", "epoch-0003.weights.npz", "epoch-0003.optimizer.npz",
-        "best-epoch-0003.weights.npz", "epoch-0002.weights.npz", "best-epoch-0002.weights.npz",
-    }  # previous keeps no optimizer state: it is stored once
-    best = tmp_path / "best-epoch-0003.weights.npz"
+        "epoch-0002.weights.npz",
+    }  # previous keeps no optimizer state, and best weights are the epoch's file: stored once
+    best = tmp_path / "epoch-0003.weights.npz"
     best.write_bytes(best.read_bytes()[:100])  # truncated
     said = []
     record, files = read_verified(tmp_path, said.append)
     assert record["epoch"] == 2 and "optimizer" not in files
-    assert "best-epoch-0003.weights.npz" in said[0] and "falling back" in said[0]
+    assert "epoch-0003.weights.npz" in said[0] and "falling back" in said[0]
     (tmp_path / "previous.json").write_text('{"format": 2, "epo')  # truncated JSON
     with pytest.raises(CheckpointError, match=r"previous\.json.*not valid JSON"):
         read_verified(tmp_path)
@@ -92,7 +92,11 @@ def test_a_new_best_is_in_the_same_record_and_an_old_best_is_kept(tmp_path):
     record = _check_agreement(tmp_path)
     assert record["best_epoch"] == 1 and record["epoch"] == 2
     _publish(tmp_path, 3, 1, improved=False)
-    assert _check_agreement(tmp_path)["files"]["best"]["name"] == "best-epoch-0001.weights.npz"
+    assert _check_agreement(tmp_path)["files"]["best"]["name"] == "epoch-0001.weights.npz"
+    assert {p.name for p in tmp_path.iterdir()} == {  # last, previous and the best epoch
+        "last.json", "previous.json", "epoch-0003.weights.npz", "epoch-0003.optimizer.npz",
+        "epoch-0002.weights.npz", "epoch-0001.weights.npz",
+    }
 
 
 def test_full_disk_raises_one_clear_error_and_keeps_the_previous_checkpoint(tmp_path,
@@ -146,3 +150,11 @@ def test_a_real_full_disk(tmp_path):
         assert not [p for p in mnt.iterdir() if p.name.startswith(".")]
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_keep_all_keeps_every_epochs_weights(tmp_path):
+    for epoch in (1, 2, 3, 4):
+        publish_checkpoint(tmp_path, {"epoch": epoch, "best_epoch": 1},
+                           {"weights": payload("w", epoch, 100)}, keep_all=True)
+    assert sorted(p.name for p in tmp_path.glob("epoch-*")) == [
+        f"epoch-000{e}.weights.npz" for e in (1, 2, 3, 4)]

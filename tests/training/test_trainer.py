@@ -50,7 +50,7 @@ def test_fit_writes_the_run_directory(tmp_path):
     assert history.best_epoch in (1, 2, 3) and history.feature_cache == "memory"
     for name in ("config.json", "environment.json", "history.csv", "history.json",
                  "training_curves.png", "model.keras", "train.log",
-                 f"checkpoints/best-epoch-{history.best_epoch:04d}.weights.npz",
+                 f"checkpoints/epoch-{history.best_epoch:04d}.weights.npz",
                  "checkpoints/last.json"):
         assert (run / name).exists(), name
     env = json.loads((run / "environment.json").read_text())

@@ -59,6 +59,7 @@ def save_checkpoint(
     state: dict[str, Any],
     *,
     best: bool = False,
+    keep_all: bool = False,
 ) -> Path:
     """Publishes the weights, optimizer variables and run state of a completed epoch.
 
@@ -70,6 +71,8 @@ def save_checkpoint(
             ``"best_epoch"``.
         best: This epoch is the best so far: its weights become the best weights, in the
             same record. Defaults to `False`.
+        keep_all: Keep every epoch's weights, not only the latest, the previous and the
+            best. Defaults to `False`.
 
     Returns:
         The path of ``last.json``.
@@ -83,7 +86,9 @@ def save_checkpoint(
     files = {"weights": weights}
     if optimizer is not None:
         files["optimizer"] = _npz([keras.ops.convert_to_numpy(v) for v in optimizer.variables])
-    return publish_checkpoint(directory, state, files, best=weights if best else None)
+    return publish_checkpoint(
+        directory, state, files, best=weights if best else None, keep_all=keep_all
+    )
 
 
 def load_checkpoint(

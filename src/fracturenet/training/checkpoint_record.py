@@ -4,7 +4,8 @@ A checkpoint is a record, ``last.json``, naming the files it is made of (model w
 optimizer state, best weights so far), each with its size and SHA-256. Publishing one:
 
 1. every file is written atomically under a name no published record uses yet
-   (``epoch-NNNN.*``, ``best-epoch-NNNN.*``, where ``NNNN`` is the epoch it holds);
+   (``epoch-NNNN.*``, where ``NNNN`` is the epoch it holds; the best weights are the
+   file of the epoch they come from, stored once);
 2. the current ``last.json`` becomes ``previous.json`` (without its optimizer state, which
    is kept once);
 3. the new ``last.json`` replaces the old one atomically;
@@ -43,6 +44,7 @@ def publish_checkpoint(
     files: Mapping[str, bytes],
     *,
     best: bytes | None = None,
+    keep_all: bool = False,
 ) -> Path:
     """Publishes one completed epoch: its files, then the record that names them.
 
@@ -52,9 +54,13 @@ def publish_checkpoint(
             ``"best_epoch"``.
         files: Role -> content, e.g. ``{"weights": ..., "optimizer": ...}``; each is
             written as ``epoch-NNNN.<role>.npz``.
-        best: The best weights, when this epoch is the new best (written as
-            ``best-epoch-NNNN.weights.npz``); otherwise the previous record's best file
-            is kept. Defaults to `None`.
+        best: The best weights, when this epoch is the new best; when they equal
+            ``files["weights"]`` the record points at that one file, otherwise they are
+            written as ``best-epoch-NNNN.weights.npz``. Without it the previous record's
+            best file is kept. Defaults to `None`.
+        keep_all: Keep every epoch's weights file (for studies of the training path);
+            by default only the files of ``last.json`` and ``previous.json`` are kept.
+            Defaults to `False`.
 
     Returns:
         The path of ``last.json``.
@@ -68,7 +74,7 @@ def publish_checkpoint(
         >>> d = tempfile.mkdtemp()
         >>> _ = publish_checkpoint(d, {"epoch": 1, "best_epoch": 1}, {"weights": b"w"}, best=b"w")
         >>> read_verified(d)[0]["files"]["best"]["name"]
-        'best-epoch-0001.weights.npz'
+        'epoch-0001.weights.npz'
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -78,14 +84,19 @@ def publish_checkpoint(
         entries[role] = _write(directory / f"epoch-{epoch:04d}.{role}.npz", data)
     current = _read_record(directory / LAST)
     if best is not None:
-        entries["best"] = _write(directory / f"best-epoch-{epoch:04d}.weights.npz", best)
+        same = "weights" in files and files["weights"] == best
+        entries["best"] = (
+            entries["weights"]  # stored once: the epoch's weights are the best ones
+            if same
+            else _write(directory / f"best-epoch-{epoch:04d}.weights.npz", best)
+        )
     elif current is not None and current.get("files", {}).get("best"):
         entries["best"] = current["files"]["best"]
     if current is not None and current.get("epoch") != epoch and _complete(directory, current):
         kept = {k: v for k, v in current["files"].items() if k != "optimizer"}
         atomic_write_json(directory / PREVIOUS, {**current, "files": kept})
     last = atomic_write_json(directory / LAST, {**state, "format": FORMAT, "files": entries})
-    _collect_garbage(directory)
+    _collect_garbage(directory, keep_all)
     return last
 
 
@@ -112,13 +123,15 @@ def _complete(directory: Path, record: Mapping[str, Any]) -> bool:
     return True
 
 
-def _collect_garbage(directory: Path) -> None:
+def _collect_garbage(directory: Path, keep_all: bool = False) -> None:
     keep = set()
     for name in (LAST, PREVIOUS):
         record = _read_record(directory / name)
         if record is not None:
             keep.update(e["name"] for e in record.get("files", {}).values())
     for p in directory.iterdir():
+        if keep_all and p.name.endswith(".weights.npz"):
+            continue
         if p.name not in keep and _OWNED.match(p.name) and p.is_file():
             p.unlink(missing_ok=True)
 

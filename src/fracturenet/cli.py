@@ -80,8 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI's job is a one-line message
         if args.debug:
             raise
-        name = type(exc).__name__
-        print(f"fracturenet {args.command}: error: {name}: {exc}", file=sys.stderr)
+        from fracturenet.commands._errors import cli_error_message
+
+        print(f"fracturenet {args.command}: error: {cli_error_message(exc, args)}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
 
 

@@ -25,6 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         "(the test split when the layout has one, else all). Default: auto",
     )
     p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="unreadable images: stop (raise) or leave them out and list them (skip)",
+    )
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CIs")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
@@ -74,7 +80,8 @@ def relabel(manifest: Any, class_names: list[str]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fracturenet.data import discover, make_dataset
+    from fracturenet.data import discover, make_dataset, skipped_files
+    from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
     from fracturenet.inference import run_model_path
     from fracturenet.models import load_model, read_metadata
@@ -95,17 +102,20 @@ def run(args: argparse.Namespace) -> int:
         image_size=(h, w),
         batch_size=args.batch_size,
         resize_mode=meta.get("resize_mode", "letterbox"),
+        on_error=args.on_error,
     )
     report = evaluate(
         model,
         ds,
         class_names=class_names,
-        ids=manifest.paths,
+        ids=kept_paths(ds),
         tta=args.tta,
         bootstrap=args.bootstrap,
         seed=args.seed,
         model_name=meta.get("backbone") or model.name,
     )
+    for file, reason in skipped_files(ds):
+        progress(f"skipped unreadable image {file!r}: {reason}", quiet=False)
     if args.out:
         report.to_json(args.out, overwrite=args.overwrite)
     if args.html:

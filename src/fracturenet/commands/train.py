@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=s["batch_size"],
         augment=augment,
         early_stopping=s["early_stopping"] or None,
+        on_error=s["on_error"],
     )
     if args.resume:
         write_toml()
@@ -183,14 +184,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _evaluate(model: Any, manifest: Any, s: dict[str, Any]) -> Any:
     from fracturenet.data import make_dataset
+    from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
 
-    ds = make_dataset(manifest, image_size=s["image_size"], batch_size=s["batch_size"])
+    ds = make_dataset(
+        manifest, image_size=s["image_size"], batch_size=s["batch_size"], on_error=s["on_error"]
+    )
     return evaluate(
         model,
         ds,
         class_names=manifest.class_names,
-        ids=manifest.paths,
+        ids=kept_paths(ds),
         bootstrap=s["bootstrap"],
         seed=s["seed"],
         model_name=s["backbone"],

@@ -37,6 +37,7 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "dropout": (float, 0.3, "dropout rate of the head"),
     "early_stopping": (int, 0, "patience in epochs (0 = off)"),
     "bootstrap": (int, 1000, "bootstrap resamples for the test metrics' 95%% intervals"),
+    "on_error": (str, "raise", "unreadable images: raise | skip (listed in skipped.json)"),
 }
 #: Overrides applied by ``--quick`` (before the config file and explicit flags).
 QUICK = {"image_size": 64, "epochs": 2, "fine_tune_epochs": 0, "batch_size": 16, "bootstrap": 200}
@@ -134,6 +135,10 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(
                 f"--{key.replace('_', '-')} must be >= 0. Received: {key}={resolved[key]!r}"
             )
+    if resolved["on_error"] not in ("raise", "skip"):
+        raise UsageError(
+            f"--on-error must be 'raise' or 'skip'. Received: on_error={resolved['on_error']!r}"
+        )
     for key in ("val", "test"):
         if not 0 <= resolved[key] < 1:
             raise UsageError(f"--{key} must be in [0, 1). Received: {key}={resolved[key]!r}")

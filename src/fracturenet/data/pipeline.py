@@ -27,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
+from fracturenet.data.bad_images import remember_decode_error
 from fracturenet.data.load_resized import load_resized
 from fracturenet.data.manifest import Manifest
 from fracturenet.data.resize import RESIZE_MODES, _as_hw
@@ -268,6 +269,7 @@ def make_dataset(
             image = load_resized(path, hw, resize_mode)
         except ImageDecodeError as e:
             if on_error == "raise":
+                remember_decode_error(e)  # TensorFlow wraps it; see decode_error_from
                 raise
             report.add(path, e.reason)
             return empty, np.bool_(False)

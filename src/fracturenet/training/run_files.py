@@ -95,6 +95,14 @@ def _check_and_load(trainer: Any, record: dict[str, Any]) -> dict[str, Any] | No
     return load_checkpoint(run.checkpoints, trainer.model, log=trainer.log)
 
 
+def _skipped_images(trainer: Any) -> list[tuple[str, str]]:
+    out: dict[str, str] = {}
+    for report in getattr(trainer, "_decode_reports", None) or ():
+        if report is not None:
+            out.update(report.skipped)
+    return list(out.items())
+
+
 def finish_run(trainer: Any, history: TrainingHistory) -> None:
     """Restores the best weights; writes the history, the curves and ``model.keras``."""
     run, model = trainer.run, trainer.model
@@ -110,8 +118,13 @@ def finish_run(trainer: Any, history: TrainingHistory) -> None:
             f"restored the best weights: epoch {history.best_epoch} "
             f"({history.monitor}={history.best_value:.4f})"
         )
+    skipped = _skipped_images(trainer)
+    for path, reason in skipped:
+        trainer.log(f"skipped unreadable image {path!r}: {reason}")
     if run is None:
         return
+    if skipped:
+        run.write_json("skipped.json", [{"path": p, "reason": r} for p, r in skipped])
     run.write_history(history.rows)
     plot_history(history, run.file("training_curves.png"))
     from fracturenet.models import save_model

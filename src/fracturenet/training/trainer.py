@@ -154,7 +154,13 @@ class Trainer:
                 f.write(message + "\n")
 
     def _make_dataset(
-        self, manifest: Manifest, *, training: bool, batch_size: int, augment: Any
+        self,
+        manifest: Manifest,
+        *,
+        training: bool,
+        batch_size: int,
+        augment: Any,
+        on_error: str = "raise",
     ) -> Any:
         from fracturenet.data import make_dataset
 
@@ -168,6 +174,7 @@ class Trainer:
             shuffle=training,
             seed=self.seed,
             channels=c,
+            on_error=on_error,
         )
 
     def _compile(self, model: Any, lr: float) -> None:
@@ -199,6 +206,7 @@ class Trainer:
         batch_size: int = 32,
         augment: Any = None,
         train_batchnorm: bool | None = None,
+        on_error: str = "raise",
     ) -> TrainingHistory:
         """Runs phase 1 (head only) and optionally phase 2 (fine-tuning).
 
@@ -232,6 +240,9 @@ class Trainer:
                 only for a model the Trainer built from random weights (``weights=None``),
                 whose statistics carry nothing to preserve; pretrained backbones keep
                 BatchNorm in inference mode. Defaults to `None`.
+            on_error: Unreadable images in a ``Manifest`` input: ``"raise"`` stops with an
+                error naming the file; ``"skip"`` leaves them out, logs each and lists them
+                in the run folder's ``skipped.json``. Defaults to `"raise"`.
 
         Returns:
             The :class:`~fracturenet.training.TrainingHistory`.
@@ -248,15 +259,20 @@ class Trainer:
             self.class_names = train.class_names
         gbatch = self._global_batch = self.plan.scale_batch_size(batch_size)
         train_ds = (
-            self._make_dataset(train, training=True, batch_size=gbatch, augment=augment)
+            self._make_dataset(
+                train, training=True, batch_size=gbatch, augment=augment, on_error=on_error
+            )
             if isinstance(train, Manifest)
             else train
         )
         val_ds = (
-            self._make_dataset(val, training=False, batch_size=gbatch, augment=None)
+            self._make_dataset(
+                val, training=False, batch_size=gbatch, augment=None, on_error=on_error
+            )
             if isinstance(val, Manifest)
             else val
         )
+        self._decode_reports = [getattr(d, "decode_report", None) for d in (train_ds, val_ds)]
         mode = feature_cache
         if mode == "auto":
             mode = "memory" if isinstance(train, Manifest) and augment is None else "off"

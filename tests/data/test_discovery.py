@@ -225,3 +225,32 @@ def test_importing_the_data_layer_does_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_folder_without_splits_beside_class_folders_with_splits_is_not_a_class(tmp_path):
+    _bone_break(tmp_path)
+    write_image(tmp_path / "results" / "plot.png")
+    (tmp_path / "Spiral Fracture" / "Train" / "notes.txt").write_text("hi")
+    (tmp_path / ".DS_Store").write_bytes(b"x")
+    m = discover(tmp_path)
+    assert m.class_names == ("Spiral Fracture", "avulsion fracture") and len(m) == 4
+    reasons = {Path(p).name: r for p, r in m.ignored_files}
+    assert reasons == {
+        "results": "folder without split folders beside class folders with them",
+        "notes.txt": "not an image",
+        ".DS_Store": "hidden",
+    }
+    assert sum(m.ignored.values()) == len(m.ignored_files) == 3
+
+
+def test_audit_lists_every_file_discovery_passed_over(tmp_path, capsys):
+    from fracturenet.cli import main
+
+    _bone_break(tmp_path)
+    write_image(tmp_path / "results" / "plot.png")
+    (tmp_path / "README.md").write_text("about")
+    assert main(["audit", str(tmp_path), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "Passed over by discovery (2):" in out
+    assert f"  not an image: {tmp_path / 'README.md'}" in out
+    assert f"folder without split folders beside class folders with them: {tmp_path / 'results'}" in out

@@ -59,10 +59,15 @@ def run(args: argparse.Namespace) -> int:
         cleaned = report.cleaned_manifest(args.drop)
         written["cleaned_manifest"] = cleaned.to_csv(args.cleaned_manifest)
         written["cleaned_images"] = len(cleaned)
+    ignored = [{"path": p, "reason": r} for p, r in manifest.ignored_files]
     if args.json:
-        print_json({**report.to_dict(), "written": written})
+        print_json({**report.to_dict(), "ignored_by_discovery": ignored, "written": written})
         return 0
     print(report.summary())
+    if ignored:
+        print(f"Passed over by discovery ({len(ignored)}):")
+        for item in ignored:
+            print(f"  {item['reason']}: {item['path']}")
     for key, value in written.items():
         print(f"{key.replace('_', ' ')}: {value}")
     return 0

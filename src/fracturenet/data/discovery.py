@@ -11,7 +11,9 @@ Recognised layouts (checked in this order):
 A root holding a single folder that itself holds the class folders (the doubly nested
 ``Bone Break Classification/Bone Break Classification/`` of the original download) is
 unwrapped. Hidden files and folders, and files that are not images, are passed over and
-counted in :attr:`Manifest.ignored` by reason.
+counted in :attr:`Manifest.ignored` by reason; :attr:`Manifest.ignored_files` lists each
+with its reason. In the class-first layout, when some class folders hold split folders, a
+folder without any (``results/`` beside ``<Class>/Train``) is not a class: it is passed over.
 """
 
 from __future__ import annotations
@@ -61,6 +63,18 @@ def normalise_split(name: str) -> str | None:
     return _SPLIT_ALIASES.get(name.strip().lower())
 
 
+class _Ignored(Counter):
+    """Counts passed-over entries by reason and keeps each one's path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[tuple[str, str]] = []
+
+    def note(self, reason: str, path: str) -> None:
+        self[reason] += 1
+        self.entries.append((os.path.abspath(path), reason))
+
+
 def _is_hidden(name: str) -> bool:
     return name.startswith(".") or name in {"__MACOSX", "Thumbs.db", "desktop.ini"}
 
@@ -81,13 +95,13 @@ def _is_image_file(path: str) -> bool:
     return ext == "" and _looks_like_dicom(path)
 
 
-def _entries(folder: str, ignored: Counter) -> tuple[list[str], list[str]]:
+def _entries(folder: str, ignored: _Ignored) -> tuple[list[str], list[str]]:
     """Returns (visible sub-folder names, visible file names) of ``folder``, sorted."""
     dirs, files = [], []
     with os.scandir(folder) as it:
         for e in it:
             if _is_hidden(e.name):
-                ignored["hidden"] += 1
+                ignored.note("hidden", e.path)
             elif e.is_dir():
                 dirs.append(e.name)
             else:
@@ -95,37 +109,37 @@ def _entries(folder: str, ignored: Counter) -> tuple[list[str], list[str]]:
     return sorted(dirs), sorted(files)
 
 
-def _walk_images(folder: str, ignored: Counter) -> list[str]:
+def _walk_images(folder: str, ignored: _Ignored) -> list[str]:
     """Returns the image files below ``folder`` (recursively, sorted), counting the rest."""
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         keep = []
         for d in sorted(dirnames):
             if _is_hidden(d):
-                ignored["hidden"] += 1
+                ignored.note("hidden", os.path.join(dirpath, d))
             else:
                 keep.append(d)
         dirnames[:] = keep
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             if _is_hidden(name):
-                ignored["hidden"] += 1
+                ignored.note("hidden", full)
             elif _is_image_file(full):
                 out.append(full)
             else:
-                ignored["not an image"] += 1
+                ignored.note("not an image", full)
     return out
 
 
 def _wrapped_child(folder: str, depth: int = 0) -> str | None:
     """Returns the only sub-folder of ``folder`` if ``folder`` merely wraps a dataset."""
-    dirs, files = _entries(folder, Counter())
+    dirs, files = _entries(folder, _Ignored())
     if depth >= _MAX_UNWRAP or len(dirs) != 1 or normalise_split(dirs[0]) is not None:
         return None
     if any(_is_image_file(os.path.join(folder, f)) for f in files):
         return None
     child = os.path.join(folder, dirs[0])
-    if len(_entries(child, Counter())[0]) >= 2 or _wrapped_child(child, depth + 1):
+    if len(_entries(child, _Ignored())[0]) >= 2 or _wrapped_child(child, depth + 1):
         return child
     return None
 
@@ -141,7 +155,7 @@ def _unwrap(root: str) -> str:
 
 
 def _collect(
-    class_dirs: dict[str, list[tuple[str, str | None]]], ignored: Counter, on_empty: str
+    class_dirs: dict[str, list[tuple[str, str | None]]], ignored: _Ignored, on_empty: str
 ) -> tuple[list[str], list[str], list[str | None]]:
     """Walks each (folder, split) of each class; returns paths, class names and splits."""
     paths: list[str] = []
@@ -157,7 +171,8 @@ def _collect(
                     "folder, or pass on_empty='skip' to leave the class out. "
                     f"Received: on_empty={on_empty!r}"
                 )
-            ignored["empty class folder"] += 1
+            for f, _ in class_dirs[cls]:
+                ignored.note("empty class folder", f)
             continue
         for p, s in found:
             paths.append(os.path.abspath(p))
@@ -166,42 +181,51 @@ def _collect(
     return paths, names, splits
 
 
-def _layout_split_first(root: str, dirs: list[str], ignored: Counter) -> dict:
+def _layout_split_first(root: str, dirs: list[str], ignored: _Ignored) -> dict:
     class_dirs: dict[str, list[tuple[str, str | None]]] = {}
     for d in dirs:
         split = normalise_split(d)
         sub_dirs, files = _entries(os.path.join(root, d), ignored)
         for f in files:
             full = os.path.join(root, d, f)
-            ignored["image outside a class folder" if _is_image_file(full) else "not an image"] += 1
+            reason = "image outside a class folder" if _is_image_file(full) else "not an image"
+            ignored.note(reason, full)
         for cls in sub_dirs:
             class_dirs.setdefault(cls, []).append((os.path.join(root, d, cls), split))
     return class_dirs
 
 
-def _layout_class_first(root: str, dirs: list[str], ignored: Counter) -> dict:
+def _layout_class_first(root: str, dirs: list[str], ignored: _Ignored) -> dict:
     class_dirs: dict[str, list[tuple[str, str | None]]] = {}
+    listed = {}
     for cls in dirs:
+        local = _Ignored()
+        listed[cls] = (_entries(os.path.join(root, cls), local), local)
+    has_splits = {
+        cls: any(normalise_split(d) is not None for d in sub_dirs)
+        for cls, ((sub_dirs, _), _) in listed.items()
+    }
+    for cls, ((sub_dirs, files), local) in listed.items():
         folder = os.path.join(root, cls)
-        local: Counter = Counter()
-        sub_dirs, files = _entries(folder, local)
         split_dirs = [d for d in sub_dirs if normalise_split(d) is not None]
         if not split_dirs:
-            class_dirs[cls] = [(folder, None)]
+            if any(has_splits.values()):  # e.g. results/ beside <Class>/Train, <Class>/Test
+                ignored.note("folder without split folders beside class folders with them", folder)
+            else:
+                class_dirs[cls] = [(folder, None)]
             continue
         # Bone Break layout: <Class>/<Split>/*; loose files beside the split folders
         # belong to no split.
         class_dirs[cls] = [(os.path.join(folder, d), normalise_split(d)) for d in split_dirs]
         ignored.update(local)
+        ignored.entries.extend(local.entries)
         for f in files:
             full = os.path.join(folder, f)
-            if _is_image_file(full):
-                ignored["image outside a split folder"] += 1
-            else:
-                ignored["not an image"] += 1
+            reason = "image outside a split folder" if _is_image_file(full) else "not an image"
+            ignored.note(reason, full)
         for d in sub_dirs:
             if d not in split_dirs:
-                ignored["folder beside split folders"] += 1
+                ignored.note("folder beside split folders", os.path.join(folder, d))
     return class_dirs
 
 
@@ -255,11 +279,13 @@ def discover(path: str | os.PathLike[str], *, on_empty: str = "raise") -> Manife
             )
         return read_csv_manifest(root)
 
-    ignored: Counter = Counter()
+    ignored = _Ignored()
     top = _unwrap(root)
     dirs, files = _entries(top, ignored)
     loose_images = [f for f in files if _is_image_file(os.path.join(top, f))]
-    ignored["not an image"] += len(files) - len(loose_images)
+    for f in files:
+        if f not in loose_images:
+            ignored.note("not an image", os.path.join(top, f))
     split_named = [d for d in dirs if normalise_split(d) is not None]
     if split_named and len(split_named) != len(dirs):
         others = [d for d in dirs if d not in split_named]
@@ -272,8 +298,8 @@ def discover(path: str | os.PathLike[str], *, on_empty: str = "raise") -> Manife
         class_dirs = _layout_split_first(top, dirs, ignored)
     else:
         class_dirs = _layout_class_first(top, dirs, ignored)
-    if loose_images:
-        ignored["image outside a class folder"] += len(loose_images)
+    for f in loose_images:
+        ignored.note("image outside a class folder", os.path.join(top, f))
 
     paths, names, splits = _collect(class_dirs, ignored, on_empty)
     if not paths:
@@ -297,4 +323,5 @@ def discover(path: str | os.PathLike[str], *, on_empty: str = "raise") -> Manife
         splits=tuple(splits),
         root=top,
         ignored={k: v for k, v in sorted(ignored.items()) if v},
+        ignored_files=tuple(ignored.entries),
     )

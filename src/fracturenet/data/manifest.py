@@ -32,6 +32,8 @@ class Manifest:
         root: The folder or manifest file the dataset was discovered from.
         ignored: Counts of files passed over during discovery, by reason
             (e.g. ``{"hidden": 2, "not an image": 1}``).
+        ignored_files: ``(path, reason)`` of each file or folder passed over during
+            discovery (a hidden folder is listed once, not its contents).
 
     Example:
         >>> m = Manifest(paths=("/d/a.png", "/d/b.png"), labels=(0, 1),
@@ -47,6 +49,7 @@ class Manifest:
     groups: tuple[str | None, ...] = ()
     root: str = ""
     ignored: Mapping[str, int] = field(default_factory=dict)
+    ignored_files: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.paths)

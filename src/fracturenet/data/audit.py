@@ -21,6 +21,7 @@ import numpy as np
 
 from fracturenet.data.audit_report import AuditReport, ImageRecord
 from fracturenet.data.decode import load_image
+from fracturenet.data.decode_budget import decode_scope
 from fracturenet.data.duplicates import DEFAULT_NEAR_THRESHOLD, UnionFind, near_duplicate_pairs
 from fracturenet.data.manifest import Manifest
 from fracturenet.exceptions import ImageDecodeError, MissingExtraError
@@ -65,6 +66,11 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
         dhash=str(imagehash.dhash(gray, hash_size=hash_size)),
         histogram=tuple(round(float(x), 5) for x in hist / max(hist.sum(), 1)),
     )
+
+
+def _hash_in_budget(path: str, hash_size: int) -> ImageRecord:
+    with decode_scope(copies=5):  # measured: ~24 bytes a pixel at peak for a 100 MP PNG
+        return _hash_one(path, hash_size)
 
 
 def _progress(total: int, enabled: bool) -> Callable[[int], None]:
@@ -158,7 +164,7 @@ def audit(
     update = _progress(n, progress)
     records: list[ImageRecord] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for rec in pool.map(lambda p: _hash_one(p, hash_size), manifest.paths):
+        for rec in pool.map(lambda p: _hash_in_budget(p, hash_size), manifest.paths):
             records.append(rec)
             update(len(records))
     if n == 0:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from fracturenet.data.decode_budget import charge_decode, decode_scope
 from fracturenet.exceptions import ImageDecodeError
 
 __all__ = [
@@ -202,6 +203,7 @@ def open_oriented(
             dh, dw = draft(*upright) if callable(draft) else draft
             request = (dh, dw) if swapped else (dw, dh)
         image.draft(image.mode, request)
+    charge_decode(image.size, image.mode, path)  # waits while other decodes hold the memory
     try:
         image.load()
         if image.getexif().get(_ORIENTATION, 1) in _SWAPPING_ORIENTATIONS:
@@ -300,5 +302,5 @@ def load_image(
         from fracturenet.data.dicom import load_dicom
 
         return load_dicom(path, window=dicom_window, max_pixels=max_pixels)
-    with open_image(path, max_pixels=max_pixels, draft=draft) as image:
+    with decode_scope(copies=2), open_image(path, max_pixels=max_pixels, draft=draft) as image:
         return to_rgb_array(image, path)

@@ -22,6 +22,7 @@ from fracturenet.data.decode import (
     read_header,
     to_rgb_array,
 )
+from fracturenet.data.decode_budget import decode_scope
 from fracturenet.data.resize import _as_hw, resize_geometry
 
 __all__ = ["cover_size", "load_drafted", "load_resized", "scaled_box"]
@@ -105,6 +106,13 @@ def load_drafted(
     path = os.fspath(path)
     hw = _as_hw(size)
     resize_geometry((1, 1), hw, mode)  # validates mode before any file work
+    with decode_scope(copies=2):  # the RGB array and its reduced copy
+        return _decode_reduced(path, hw, mode, max_pixels)
+
+
+def _decode_reduced(
+    path: str, hw: tuple[int, int], mode: str, max_pixels: int
+) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int, int, int]]:
     if is_dicom(path, read_header(path)):
         image = load_image(path, max_pixels=max_pixels)
         h, w = image.shape[:2]

@@ -59,3 +59,28 @@ def test_evaluate_skip_aligns_ids_and_lists_the_file(capsys, trained_run, tmp_pa
     code, out, err = run_cli(capsys, "evaluate", trained_run, root, "--split", "all", "--bootstrap", "0",
                              "-q")
     assert code == 1 and "--on-error skip" in err and "Traceback" not in err, err
+
+
+def test_explain_skip_lists_the_file_and_raise_names_it(capsys, trained_run, image_folder,
+                                                        tmp_path):
+    code, out, err = run_cli(capsys, "explain", trained_run, image_folder, "--out",
+                             tmp_path / "x", "--on-error", "skip", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["images"] == 3
+    assert [Path(s["path"]).name for s in result["skipped"]] == ["corrupt.png"]
+    code, out, err = run_cli(capsys, "explain", trained_run, image_folder, "--out",
+                             tmp_path / "y", "-q")
+    assert code == 1 and "corrupt.png" in err and "Traceback" not in err, err
+    assert "use --on-error skip" in err
+
+
+def test_audit_raise_fails_on_an_unreadable_file_and_predict_raise_too(
+        capsys, trained_run, image_folder, data_with_a_corrupt_jpeg):
+    root, bad = data_with_a_corrupt_jpeg
+    code, out, err = run_cli(capsys, "audit", root, "-q", "--on-error", "raise")
+    assert code == 1 and f"ImageDecodeError: Cannot read image {str(bad)!r}" in err, err
+    assert run_cli(capsys, "audit", root, "-q")[0] == 0  # skip: listed in the report
+    code, out, err = run_cli(capsys, "predict", trained_run, image_folder, "--on-error",
+                             "raise", "-q")
+    assert code == 1 and "corrupt.png" in err, err

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 from fracturenet.cli import command
 from fracturenet.commands._common import check_positive, print_json, progress
+from fracturenet.exceptions import ImageDecodeError
 
 
 @command(
@@ -36,6 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         help="pHash Hamming distance for near-duplicates (default: 6; 0 = re-encodes)",
     )
     p.add_argument("--min-side", type=int, default=64, help="smaller images count as tiny")
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="skip",
+        help="unreadable images: list them in the report (skip) or also fail (raise, exit 1)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return run
@@ -62,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     ignored = [{"path": p, "reason": r} for p, r in manifest.ignored_files]
     if args.json:
         print_json({**report.to_dict(), "ignored_by_discovery": ignored, "written": written})
-        return 0
+        return _unreadable_status(report, args.on_error)
     print(report.summary())
     if ignored:
         print(f"Passed over by discovery ({len(ignored)}):")
@@ -70,4 +78,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {item['reason']}: {item['path']}")
     for key, value in written.items():
         print(f"{key.replace('_', ' ')}: {value}")
+    return _unreadable_status(report, args.on_error)
+
+
+def _unreadable_status(report: Any, on_error: str) -> int:
+    if on_error == "raise" and report.unreadable:
+        path, reason = report.unreadable[0]
+        n = len(report.unreadable)
+        raise ImageDecodeError(
+            path, f"{reason} ({n} unreadable file(s) in all, listed in the report)"
+        )
     return 0

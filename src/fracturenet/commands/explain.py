@@ -28,6 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         "--target", default="predicted", help="'predicted' (default), a class index or a class name"
     )
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap weight in the overlay")
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="unreadable images: stop (raise) or leave them out and list them (skip)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace files this command wrote")
     p.add_argument("--json", action="store_true", help="print the written files as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -35,6 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
 
 def run(args: argparse.Namespace) -> int:
+    from fracturenet.data.bad_images import readable_files
     from fracturenet.explain import METHODS, explain_to_folder
     from fracturenet.inference import iter_image_files, run_model_path
     from fracturenet.models import load_model, read_metadata
@@ -50,6 +57,13 @@ def run(args: argparse.Namespace) -> int:
     files = list(iter_image_files(args.images))
     if not files:
         raise UsageError(f"No image files found in {args.images}. Received: images={args.images}")
+    skipped = []
+    if args.on_error == "skip":
+        files, skipped = readable_files(files)
+        for file, reason in skipped:
+            progress(f"skipped unreadable image {file!r}: {reason}", quiet=False)
+        if not files:
+            raise UsageError(f"No readable image in {args.images}. Received: on_error='skip'")
     target = int(args.target) if args.target.isdigit() else args.target
     progress(f"explaining {len(files)} images with {args.method}", quiet=args.quiet or args.json)
     index = explain_to_folder(
@@ -65,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
     written = sorted(str(p) for p in index.parent.iterdir() if p.suffix in (".png", ".html"))
     if args.json:
         print_json(
-            {"index": str(index), "method": args.method, "images": len(files), "files": written}
+            {
+                "index": str(index),
+                "method": args.method,
+                "images": len(files),
+                "files": written,
+                "skipped": [{"path": str(f), "reason": r} for f, r in skipped],
+            }
         )
     else:
         print(f"{len(files)} explanations ({args.method}): {index}")

@@ -27,7 +27,13 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
         help="auto: bfloat16 on CPUs with AVX512-BF16/AMX (default)",
     )
-    p.add_argument("--strict", action="store_true", help="fail on the first unreadable image")
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="skip",
+        help="unreadable images: stop at the first (raise) or list them and go on (skip)",
+    )
+    p.add_argument("--strict", action="store_true", help="same as --on-error raise")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -47,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             f"--overwrite. Received: csv={args.csv!r}"
         )
     quiet = args.quiet or args.json
+    strict = args.strict or args.on_error == "raise"
     predictor = Predictor.from_run(args.model, batch_size=args.batch_size, precision=args.precision)
     progress(
         f"model {predictor.metadata.get('backbone', '?')} "
@@ -56,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     )
     parts = []
     done = 0
-    for part in predictor.iter_predict(args.images, top_k=args.top_k, strict=args.strict):
+    for part in predictor.iter_predict(args.images, top_k=args.top_k, strict=strict):
         parts.append(part)
         done += len(part)
         progress(f"{done} images", quiet=quiet)
@@ -77,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if result.errors:
         print(
             f"fracturenet predict: {len(result.errors)} of {len(result)} images could not be "
-            "read (listed above/in the output); --strict makes this an error",
+            "read (listed above/in the output); --on-error raise makes this an error",
             file=sys.stderr,
         )
     return 1 if len(result.errors) == len(result) else 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from fracturenet.exceptions import ImageDecodeError
 
-__all__ = ["decode_error_from", "kept_paths", "remember_decode_error"]
+__all__ = ["decode_error_from", "kept_paths", "readable_files", "remember_decode_error"]
 
 _RAISED: OrderedDict[str, ImageDecodeError] = OrderedDict()
 _LOCK = threading.Lock()
@@ -105,3 +105,34 @@ def kept_paths(dataset: Any) -> Sequence[str]:
         ['b.png']
     """
     return _KeptPaths(dataset.file_paths, dataset.decode_report)
+
+
+def readable_files(paths: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]]]:
+    """Splits ``paths`` into the images that decode and ``(path, reason)`` for the others.
+
+    For commands that take a few images and cannot skip one midway (explanations).
+
+    Args:
+        paths: Image files.
+
+    Returns:
+        ``(readable paths, [(path, reason), ...])``, both in the given order.
+
+    Example:
+        >>> import tempfile, os
+        >>> bad = os.path.join(tempfile.mkdtemp(), "bad.png")
+        >>> open(bad, "wb").close()
+        >>> readable_files([bad])[1][0][1]
+        'zero-byte file'
+    """
+    from fracturenet.data.decode import load_image
+
+    good, bad = [], []
+    for p in paths:
+        try:
+            load_image(p)
+        except ImageDecodeError as e:
+            bad.append((str(p), e.reason))
+        else:
+            good.append(p)
+    return good, bad

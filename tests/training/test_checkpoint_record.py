@@ -158,3 +158,17 @@ def test_keep_all_keeps_every_epochs_weights(tmp_path):
                            {"weights": payload("w", epoch, 100)}, keep_all=True)
     assert sorted(p.name for p in tmp_path.glob("epoch-*")) == [
         f"epoch-000{e}.weights.npz" for e in (1, 2, 3, 4)]
+
+
+def test_a_full_disk_while_logging_names_the_log(tmp_path):
+    mnt = tmp_path / "small"
+    if not _mount_tmpfs(mnt, "64k"):
+        pytest.skip("needs root and mount to create a small tmpfs")
+    try:
+        run = rundir.RunDirectory(mnt / "run")
+        with pytest.raises(DiskFullError, match=r"train\.log"):
+            for _ in range(10_000):
+                run.append_log("x" * 100)
+        run.release()
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

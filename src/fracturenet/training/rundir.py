@@ -228,6 +228,23 @@ class RunDirectory:
         """Returns the path of ``name`` inside the run directory."""
         return self.path / name
 
+    def append_log(self, message: str) -> None:
+        """Appends a line to ``train.log``.
+
+        Raises:
+            DiskFullError: If the disk is full (names the log and the bytes needed).
+        """
+        line = (message + "\n").encode("utf-8")
+        try:
+            with open(self.path / "train.log", "ab") as f:
+                f.write(line)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(
+                    str(self.path / "train.log"), len(line), free_bytes(self.path)
+                ) from exc
+            raise
+
     def write_json(self, name: str, data: Any) -> Path:
         """Writes ``data`` to ``name`` as JSON, atomically."""
         return atomic_write_json(self.path / name, data)

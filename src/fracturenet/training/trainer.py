@@ -150,8 +150,7 @@ class Trainer:
         if self.verbose:
             print(f"[fracturenet] {message}", flush=True)
         if self.run is not None:
-            with open(self.run.file("train.log"), "a", encoding="utf-8") as f:
-                f.write(message + "\n")
+            self.run.append_log(message)
 
     def _make_dataset(
         self,

@@ -122,8 +122,8 @@ def readable_files(paths: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str
         >>> import tempfile, os
         >>> bad = os.path.join(tempfile.mkdtemp(), "bad.png")
         >>> open(bad, "wb").close()
-        >>> readable_files([bad])[1][0][1]
-        'zero-byte file'
+        >>> readable_files([bad])[1][0][1].startswith('zero-byte file')
+        True
     """
     from fracturenet.data.decode import load_image
 

@@ -4,7 +4,10 @@ For each pair of models (a, b): McNemar's test on the images exactly one of them
 (exact two-sided binomial test when there are fewer than 25 such images, chi-square with
 continuity correction otherwise; Holm-adjusted over the pairs when there are more than two
 models), and paired-bootstrap intervals of the differences ``a - b`` in accuracy and macro-F1.
-The verdict says "no significant difference" whenever the accuracy interval contains 0.
+The verdict weighs accuracy and macro-F1: it says "no significant difference" when both
+intervals contain 0, says so in words when the two metrics disagree, and calls a model
+significantly more accurate only when the accuracy interval excludes 0 *and* McNemar's p (the
+Holm-adjusted one, labelled as such, when there are more than two models) is below alpha.
 """
 
 from __future__ import annotations
@@ -61,22 +64,59 @@ class PairwiseComparison:
     verdict: str
 
 
+def _p_text(p: float, p_raw: float, n_pairs: int) -> str:
+    """The McNemar p-value, labelled as adjusted (and by which method) when it is."""
+    if n_pairs < 2:
+        return f"McNemar p = {p:.3g}"
+    return f"McNemar p = {p:.3g} (Holm-adjusted over {n_pairs} pairs; unadjusted {p_raw:.3g})"
+
+
 def _verdict(
-    a: str, b: str, acc: ConfidenceInterval, f1: ConfidenceInterval, p: float, alpha: float
+    a: str,
+    b: str,
+    acc: ConfidenceInterval,
+    f1: ConfidenceInterval,
+    p: float,
+    alpha: float,
+    *,
+    p_raw: float | None = None,
+    n_pairs: int = 1,
 ) -> str:
+    """The plain-language verdict; ``p`` is the (Holm-adjusted) p-value it is decided on.
+
+    Accuracy and macro-F1 are both weighed: a difference counts when its interval excludes 0,
+    and the verdict says so when the two metrics disagree.
+    """
     pts = f"{100 * acc.estimate:+.1f} points, {acc.level:.0%} CI [{100 * acc.low:+.1f}, {100 * acc.high:+.1f}]"
     f1_txt = (
         f"macro-F1 {100 * f1.estimate:+.1f} points, CI [{100 * f1.low:+.1f}, {100 * f1.high:+.1f}]"
     )
-    detail = f"accuracy {a} - {b}: {pts}; {f1_txt}; McNemar p = {p:.3g}"
-    if acc.spans(0.0):
-        return f"No significant difference between {a} and {b} ({detail})."
+    p_txt = _p_text(p, p if p_raw is None else p_raw, n_pairs)
+    detail = f"accuracy {a} - {b}: {pts}; {f1_txt}; {p_txt}"
+    acc_diff, f1_diff = not acc.spans(0.0), not f1.spans(0.0)
+    if not acc_diff and not f1_diff:
+        return f"No significant difference between {a} and {b} in accuracy or macro-F1 ({detail})."
+    if acc_diff and f1_diff and (acc.estimate > 0) != (f1.estimate > 0):
+        return (
+            f"The metrics disagree: {a if acc.estimate > 0 else b} is more accurate but "
+            f"{a if f1.estimate > 0 else b} has the higher macro-F1, both intervals excluding 0 "
+            f"({detail})."
+        )
+    if not acc_diff:
+        better, worse = (a, b) if f1.estimate > 0 else (b, a)
+        return (
+            f"The metrics disagree: {better} has a higher macro-F1 than {worse} (interval "
+            f"excludes 0) but the accuracy difference is not significant ({detail})."
+        )
     better, worse = (a, b) if acc.estimate > 0 else (b, a)
+    f1_note = "" if f1_diff else "; the macro-F1 difference is not significant"
     if p < alpha:
-        return f"{better} is significantly more accurate than {worse} ({detail})."
+        return f"{better} is significantly more accurate than {worse}{f1_note} ({detail})."
     return (
         f"{better} scores higher than {worse} and the bootstrap interval excludes 0, but "
-        f"McNemar's test is not significant at alpha = {alpha}: weak evidence ({detail})."
+        f"McNemar's test is not significant at alpha = {alpha}"
+        + (" after Holm's adjustment" if n_pairs > 1 else "")
+        + f": weak evidence{f1_note} ({detail})."
     )
 
 
@@ -184,7 +224,7 @@ class ComparisonResult:
         lines += [
             "",
             "| a - b | only a right | only b right | McNemar p"
-            + (" (Holm)" if len(self.pairs) > 1 else "")
+            + (" (Holm-adjusted)" if len(self.pairs) > 1 else "")
             + " | test | Δ accuracy [CI] | Δ macro-F1 [CI] |",
         ]
         lines.append("|---|---|---|---|---|---|---|")
@@ -255,7 +295,7 @@ def compare(
         >>> b = EvaluationReport.from_predictions(y, np.eye(2)[[0, 1, 0, 0, 1, 1]],
         ...                                       class_names=None, bootstrap=0)
         >>> compare(a, b, names=["A", "B"], n_boot=200).pairs[0].verdict.split(" (")[0]
-        'No significant difference between A and B'
+        'No significant difference between A and B in accuracy or macro-F1'
     """
     loaded = tuple(
         r if isinstance(r, EvaluationReport) else EvaluationReport.from_json(r) for r in reports
@@ -295,7 +335,7 @@ def compare(
             method,
             d["accuracy"],
             d["macro_f1"],
-            _verdict(a, b, d["accuracy"], d["macro_f1"], p_adj, alpha),
+            _verdict(a, b, d["accuracy"], d["macro_f1"], p_adj, alpha, p_raw=p, n_pairs=len(raw)),
         )
         for (a, b, b_, c_, p, method, d), p_adj in zip(raw, adjusted, strict=True)
     )

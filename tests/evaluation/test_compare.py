@@ -160,3 +160,40 @@ def test_verdict_weighs_macro_f1_and_says_when_the_metrics_disagree():
     pair = result.pairs[0]
     assert pair.accuracy_diff.spans(0.0) and pair.macro_f1_diff.low > 0
     assert pair.verdict.startswith("The metrics disagree: VGG16 has a higher macro-F1 than const")
+
+
+def test_every_table_and_verdict_states_split_n_and_selection(labels, tmp_path):
+    info = {"split": "test", "used_for_selection": False}
+    a = _report(labels, labels, "A")
+    a.info.update(info)
+    b = _report(labels, _with_accuracy(labels, 0.7, 1), "B")
+    b.info.update(info)
+    result = compare(a, b, n_boot=200)
+    where = f"test split, n = {len(labels)} images, not used for model selection"
+    assert where in result.verdict
+    assert f"A: {where}." in result.to_markdown() and f"B: {where}." in result.to_markdown()
+    data = result.to_dict()["evaluated_on"]
+    assert data == {
+        "split": "test",
+        "n_images": len(labels),
+        "used_for_selection": {"A": False, "B": False},
+    }
+    assert where in open(result.to_html(tmp_path / "c.html")).read()
+
+
+def test_selection_split_reports_are_refused_unless_allowed(labels):
+    # `fracturenet train` without a Test split stores metrics on the validation split that
+    # picked the best epoch; compare printed a verdict on them as if they were test results.
+    sel = {"split": "val", "used_for_selection": True}
+    a = _report(labels, _with_accuracy(labels, 0.95, 1), "A")
+    b = _report(labels, _with_accuracy(labels, 0.6, 2), "B")
+    a.info.update(sel)
+    b.info.update(sel)
+    with pytest.raises(ComparisonError, match=r"\['A', 'B'\].*allow_selection_split=True"):
+        compare(a, b, n_boot=100)
+    result = compare(a, b, n_boot=100, allow_selection_split=True)
+    assert result.verdict.startswith(
+        "On a split used for model selection (optimistic, not a test result"
+    )
+    assert "val split, n = 200 images, used for model selection" in result.verdict
+    assert result.to_dict()["evaluated_on"]["used_for_selection"] == {"A": True, "B": True}

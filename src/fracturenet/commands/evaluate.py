@@ -73,6 +73,13 @@ def relabel(manifest: Any, class_names: list[str]) -> Any:
     )
 
 
+def _split_name(manifest: Any, split: str) -> str:
+    """The name the report records for ``--split`` (``auto`` resolved)."""
+    if split == "auto":
+        return "test" if "test" in manifest.split_names() else "all"
+    return split
+
+
 def run(args: argparse.Namespace) -> int:
     from fracturenet.data import discover, make_dataset
     from fracturenet.evaluation import evaluate
@@ -83,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     check_positive("bootstrap", args.bootstrap, allow_zero=True)
     path = run_model_path(args.model)
     meta = read_metadata(path)
-    manifest = select_split(discover(args.data), args.split)
+    found = discover(args.data)
+    manifest = select_split(found, args.split)
+    split = _split_name(found, args.split)
     class_names = list(meta.get("class_names") or manifest.class_names)
     manifest = relabel(manifest, class_names)
     quiet = args.quiet or args.json
@@ -105,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
         model_name=meta.get("backbone") or model.name,
+        split=split,
+        info={"resize_mode": meta.get("resize_mode", "letterbox")},
     )
     if args.out:
         report.to_json(args.out, overwrite=args.overwrite)

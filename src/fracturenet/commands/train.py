@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if evaluated is not None:
         name = "test" if test is not None else "val"
         progress(f"evaluating on the {name} split ({len(evaluated)} images)", quiet=quiet)
-        report = _evaluate(trainer.model, evaluated, s)
+        report = _evaluate(trainer.model, evaluated, s, split=name)
         report.to_json(out / "metrics.json", overwrite=True)
         result["evaluated_on"] = name
         result["metrics"] = {
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(model: Any, manifest: Any, s: dict[str, Any]) -> Any:
+def _evaluate(model: Any, manifest: Any, s: dict[str, Any], split: str) -> Any:
     from fracturenet.data import make_dataset
     from fracturenet.evaluation import evaluate
 
@@ -187,4 +187,6 @@ def _evaluate(model: Any, manifest: Any, s: dict[str, Any]) -> Any:
         bootstrap=s["bootstrap"],
         seed=s["seed"],
         model_name=s["backbone"],
+        split=split,
+        used_for_selection=split == "val",  # the validation split picked the best epoch
     )

@@ -27,6 +27,11 @@ from fracturenet.evaluation.export import (
     to_jsonable,
     write_new_file,
 )
+from fracturenet.evaluation.provenance import (
+    describe_split,
+    random_weights_warning,
+    used_for_selection,
+)
 from fracturenet.evaluation.report import EvaluationReport
 from fracturenet.evaluation.significance import holm_adjust, mcnemar_test
 from fracturenet.exceptions import ComparisonError
@@ -81,6 +86,8 @@ def _verdict(
     *,
     p_raw: float | None = None,
     n_pairs: int = 1,
+    evaluated_on: str = "",
+    selection: bool = False,
 ) -> str:
     """The plain-language verdict; ``p`` is the (Holm-adjusted) p-value it is decided on.
 
@@ -93,6 +100,27 @@ def _verdict(
     )
     p_txt = _p_text(p, p if p_raw is None else p_raw, n_pairs)
     detail = f"accuracy {a} - {b}: {pts}; {f1_txt}; {p_txt}"
+    if evaluated_on:
+        detail += f"; {evaluated_on}"
+    verdict = _verdict_text(a, b, acc, f1, p, alpha, detail, n_pairs)
+    if selection:
+        return (
+            "On a split used for model selection (optimistic, not a test result; compared "
+            f"with allow_selection_split): {verdict}"
+        )
+    return verdict
+
+
+def _verdict_text(
+    a: str,
+    b: str,
+    acc: ConfidenceInterval,
+    f1: ConfidenceInterval,
+    p: float,
+    alpha: float,
+    detail: str,
+    n_pairs: int,
+) -> str:
     acc_diff, f1_diff = not acc.spans(0.0), not f1.spans(0.0)
     if not acc_diff and not f1_diff:
         return f"No significant difference between {a} and {b} in accuracy or macro-F1 ({detail})."
@@ -184,6 +212,14 @@ class ComparisonResult:
                 "n_boot": self.n_boot,
                 "seed": self.seed,
                 "n_images": len(self.reports[0].y_true),
+                "evaluated_on": {
+                    "split": self.reports[0].info.get("split"),
+                    "n_images": len(self.reports[0].y_true),
+                    "used_for_selection": {
+                        n: used_for_selection(r.info)
+                        for n, r in zip(self.names, self.reports, strict=True)
+                    },
+                },
                 "models": {
                     n: {
                         "metrics": {m: v for m, v, _ in r.headline_rows()},
@@ -212,7 +248,13 @@ class ComparisonResult:
     def to_markdown(self) -> str:
         """Returns the side-by-side metric table, the pairwise table and the verdict."""
         rows = [(m, v, ci) for m, v, ci in self.reports[0].headline_rows()]
-        lines = ["# Model comparison", "", "| metric | " + " | ".join(self.names) + " |"]
+        lines = ["# Model comparison", ""]
+        for n, r in zip(self.names, self.reports, strict=True):
+            lines.append(f"{n}: {describe_split(r.info, len(r.y_true))}.")
+            warning = random_weights_warning(r.info)
+            if warning:
+                lines.append(f"**{n}: {warning}**")
+        lines += ["", "| metric | " + " | ".join(self.names) + " |"]
         lines.append("|---" * (len(self.names) + 1) + "|")
         for metric, _, _ in rows:
             cells = []
@@ -269,6 +311,7 @@ def compare(
     alpha: float = 0.05,
     n_boot: int = 2000,
     seed: int = 0,
+    allow_selection_split: bool = False,
 ) -> ComparisonResult:
     """Compares two or more models evaluated on the same images.
 
@@ -281,12 +324,17 @@ def compare(
             ``1 - alpha``. Defaults to `0.05`.
         n_boot: Paired-bootstrap resamples. Defaults to `2000`.
         seed: Bootstrap seed. Defaults to `0`.
+        allow_selection_split: Compare reports computed on a split that was used for model
+            selection (early stopping / best epoch); every verdict then says so in words.
+            Defaults to `False` (such reports are refused).
 
     Returns:
         A :class:`ComparisonResult`; ``result.verdict`` is the plain-language answer.
 
     Raises:
-        ComparisonError: If the reports differ in images (ids), labels or class names.
+        ComparisonError: If the reports differ in images (ids), labels or class names, or
+            one was computed on a model-selection split and ``allow_selection_split`` is
+            false.
         ValueError: On fewer than two reports, bad ``names`` or ``alpha`` outside ``(0, 1)``.
 
     Example:
@@ -314,6 +362,16 @@ def compare(
             f"`names` must hold {len(loaded)} unique names, one per report. Received: names={list(names)}"
         )
     _check_same_images(loaded, names)
+    selected = [n for n, r in zip(names, loaded, strict=True) if used_for_selection(r.info)]
+    if selected and not allow_selection_split:
+        raise ComparisonError(
+            f"Report(s) {selected} were computed on a split used for model selection (early "
+            "stopping / best epoch), so their numbers are optimistic and a verdict on them is "
+            "not a test result. Evaluate the models on a held-out test split (fracturenet "
+            "evaluate --split test), or pass allow_selection_split=True "
+            "(--allow-selection-split) to compare anyway; the verdict then says so. "
+            f"Received: {describe_split(loaded[0].info, len(loaded[0].y_true))}"
+        )
     y = loaded[0].y_true
     raw = []
     for i, j in combinations(range(len(loaded)), 2):
@@ -335,7 +393,18 @@ def compare(
             method,
             d["accuracy"],
             d["macro_f1"],
-            _verdict(a, b, d["accuracy"], d["macro_f1"], p_adj, alpha, p_raw=p, n_pairs=len(raw)),
+            _verdict(
+                a,
+                b,
+                d["accuracy"],
+                d["macro_f1"],
+                p_adj,
+                alpha,
+                p_raw=p,
+                n_pairs=len(raw),
+                evaluated_on=describe_split(loaded[0].info, len(y)),
+                selection=a in selected or b in selected,
+            ),
         )
         for (a, b, b_, c_, p, method, d), p_adj in zip(raw, adjusted, strict=True)
     )

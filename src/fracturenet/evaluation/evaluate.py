@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from fracturenet.evaluation.provenance import model_provenance
 from fracturenet.evaluation.report import EvaluationReport
 
 __all__ = ["evaluate", "predict_proba"]
@@ -122,6 +123,9 @@ def evaluate(
     seed: int = 0,
     batch_size: int = 32,
     model_name: str | None = None,
+    split: str | None = None,
+    used_for_selection: bool | None = None,
+    info: dict[str, Any] | None = None,
 ) -> EvaluationReport:
     """Predicts ``data`` with ``model`` and returns the metrics, intervals and predictions.
 
@@ -144,6 +148,14 @@ def evaluate(
         seed: Seed of the bootstrap. Defaults to `0`.
         batch_size: Batch size used for ``(x, y)`` arrays. Defaults to `32`.
         model_name: Name for the report. Defaults to `None` (the model's ``name``).
+        split: Name of the split ``data`` is, e.g. ``"test"``; stated in every table and
+            verdict. Defaults to `None` (not recorded).
+        used_for_selection: Whether ``data`` picked the model or its epoch (early stopping,
+            best-epoch restore); :func:`~fracturenet.evaluation.compare` refuses such reports
+            unless told otherwise. Defaults to `None` (not recorded).
+        info: More provenance for the report (e.g. ``resize_mode``, data fingerprints).
+            Defaults to `None`. The model's backbone, input size, precision, weights source
+            and library versions are added automatically.
 
     Returns:
         An :class:`EvaluationReport`.
@@ -191,5 +203,11 @@ def evaluate(
         model_name=model_name or getattr(model, "name", None),
         bootstrap=bootstrap,
         seed=seed,
-        info={"tta": bool(tta)},
+        info={
+            "tta": bool(tta),
+            "split": split,
+            "used_for_selection": used_for_selection,
+            **model_provenance(model),
+            **(info or {}),
+        },
     )

@@ -93,3 +93,27 @@ def test_interval_bounds_are_the_two_sided_percentiles_of_the_level(level):
     d = accs - (q.argmax(1)[idx] == y[idx]).mean(1)
     expected = tuple(np.percentile(d, [tail, 100 - tail]))
     assert (diff["accuracy"].low, diff["accuracy"].high) == pytest.approx(expected)
+
+
+def test_probability_metrics_resample_like_the_metric_functions():
+    # ECE, log-loss and Brier are computed vectorised per resample; each must equal the
+    # metric function applied to that resample (ECE's bins included).
+    from fracturenet.evaluation.probability_metrics import (
+        brier_score,
+        expected_calibration_error,
+        log_loss,
+    )
+
+    y, p = _noisy(90, 3, 1.2, 8)
+    cis = bootstrap_ci(y, p, metrics=["ece", "log_loss", "brier"], n_boot=40, seed=2)
+    idx = np.random.default_rng(2).integers(0, len(y), size=(40, len(y)))
+    for name, fn in (
+        ("ece", expected_calibration_error),
+        ("log_loss", log_loss),
+        ("brier", brier_score),
+    ):
+        samples = [fn(y[i], p[i]) for i in idx]
+        assert cis[name].estimate == pytest.approx(fn(y, p))
+        assert (cis[name].low, cis[name].high) == pytest.approx(
+            tuple(np.percentile(samples, [2.5, 97.5]))
+        )

@@ -53,7 +53,18 @@ HEADLINE_METRICS: tuple[str, ...] = (
 )
 """Scalar metrics shown in the Markdown and HTML summaries, in this order."""
 
-_CI_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc_macro")
+_CI_METRICS = (  # every headline metric the bootstrap can resample
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "weighted_f1",
+    "roc_auc_macro",
+    "cohen_kappa",
+    "mcc",
+    "log_loss",
+    "brier",
+    "ece",
+)
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -67,7 +78,8 @@ class EvaluationReport:
     Attributes:
         metrics: Output of :func:`~fracturenet.evaluation.compute_metrics`.
         intervals: Metric name -> 95 % percentile-bootstrap :class:`ConfidenceInterval`
-            (accuracy, balanced accuracy, macro-F1, macro ROC-AUC); empty if bootstrap=0.
+            (accuracy, balanced accuracy, macro- and weighted F1, macro ROC-AUC, Cohen's
+            kappa, MCC, log-loss, Brier score, ECE); empty if bootstrap=0.
         y_true: Integer labels, shape ``(n,)``.
         y_prob: Probabilities, shape ``(n, k)``.
         ids: One id per image (file path, or the index as a string).

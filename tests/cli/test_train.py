@@ -24,6 +24,14 @@ def test_train_writes_model_metrics_and_resolved_config(trained_run):
     assert info["backbone"] == "vgg16" and info["input_shape"] == [32, 32, 3]
     assert info["weights"]["source"] in ("none", "imagenet", "file") and info["precision"]
     assert {"fracturenet", "keras", "tensorflow"} <= set(info["versions"])
+    assert info["data"]["evaluated"]["n"] == len(report["ids"])
+    # the run folder keeps the exact file lists and their fingerprints
+    prov = json.loads((trained_run / "provenance.json").read_text())
+    assert prov["backbone"] == "vgg16" and prov["weights"] == info["weights"]
+    for split in ("train", "val", "test"):
+        lines = (trained_run / "files" / f"{split}.txt").read_text().splitlines()
+        assert len(lines) == prov["data"][split]["n"] > 0
+    assert prov["data"]["test"] == info["data"]["evaluated"]  # metrics.json is on that set
 
 
 def test_resolved_config_round_trips_through_toml(trained_run):

@@ -146,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
         progress(f"evaluating on the {name} split ({len(evaluated)} images)", quiet=quiet)
         report = _evaluate(trainer.model, evaluated, s, split=name)
         report.to_json(out / "metrics.json", overwrite=True)
+        if test is not None:  # the Trainer wrote the train/val lists; the test list is ours
+            from fracturenet.training.provenance import write_provenance
+
+            write_provenance(out, trainer.model, {"test": test})
         result["evaluated_on"] = name
         result["metrics"] = {
             k: report.metrics[k]

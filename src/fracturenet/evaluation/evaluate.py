@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from fracturenet.evaluation.provenance import model_provenance
 from fracturenet.evaluation.report import EvaluationReport
 
 __all__ = ["evaluate", "predict_proba"]
@@ -195,11 +194,16 @@ def evaluate(
             "`data` labels do not match the predictions one to one. "
             f"Received: {len(y_true)} labels for {len(y_prob)} images"
         )
+    from fracturenet.data.fingerprint import file_set_fingerprint
+    from fracturenet.models.provenance import model_provenance
+
+    ids = ids if ids is not None else data_ids
+    evaluated = file_set_fingerprint([str(i) for i in ids], y_true.tolist()) if ids else None
     return EvaluationReport.from_predictions(
         y_true,
         y_prob,
         class_names=class_names,
-        ids=ids if ids is not None else data_ids,
+        ids=ids,
         model_name=model_name or getattr(model, "name", None),
         bootstrap=bootstrap,
         seed=seed,
@@ -208,6 +212,7 @@ def evaluate(
             "split": split,
             "used_for_selection": used_for_selection,
             **model_provenance(model),
+            **({"data": {"evaluated": evaluated}} if evaluated else {}),
             **(info or {}),
         },
     )

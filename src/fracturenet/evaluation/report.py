@@ -88,7 +88,7 @@ class EvaluationReport:
         info: Provenance: ``bootstrap``, ``seed``, ``split`` and ``used_for_selection``
             (whether that split picked the epoch or model; ``None`` when unknown), the model's
             ``backbone``, ``input_shape``, ``precision``, ``weights`` source and ``versions``
-            (see :func:`~fracturenet.evaluation.provenance.model_provenance`), and whatever
+            (see :func:`~fracturenet.models.provenance.model_provenance`), and whatever
             the producer adds (``tta``, ``data`` fingerprints, ...).
 
     Example:

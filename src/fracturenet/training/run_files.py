@@ -6,15 +6,21 @@ from typing import Any
 
 from fracturenet.training.checkpoint import load_checkpoint
 from fracturenet.training.history import TrainingHistory, plot_history
+from fracturenet.training.provenance import write_provenance
 from fracturenet.training.setup import environment_info, load_weights_quietly
 
 __all__ = ["finish_run", "start_run"]
 
 
 def start_run(
-    trainer: Any, config: dict[str, Any], history: TrainingHistory
+    trainer: Any,
+    config: dict[str, Any],
+    history: TrainingHistory,
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """Writes ``config.json`` and ``environment.json``; on resume, loads the last checkpoint.
+    """Writes ``config.json``, ``environment.json`` and the provenance (file lists of
+    ``data``, split name -> manifest; see :mod:`~fracturenet.training.provenance`); on
+    resume, loads the last checkpoint.
 
     Returns:
         The checkpoint state to resume from, or ``None`` (no run directory, or a new run).
@@ -42,6 +48,7 @@ def start_run(
     run.write_json(
         "environment.json", environment_info(trainer.plan, trainer.hardware, trainer.seed)
     )
+    write_provenance(run, model, data or {})
     return state
 
 

@@ -32,6 +32,7 @@ def test_train_writes_model_metrics_and_resolved_config(trained_run):
         lines = (trained_run / "files" / f"{split}.txt").read_text().splitlines()
         assert len(lines) == prov["data"][split]["n"] > 0
     assert prov["data"]["test"] == info["data"]["evaluated"]  # metrics.json is on that set
+    assert prov["data"]["train"] == info["data"]["train"] and info["resize_mode"] == "letterbox"
 
 
 def test_resolved_config_round_trips_through_toml(trained_run):

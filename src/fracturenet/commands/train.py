@@ -145,6 +145,11 @@ def run(args: argparse.Namespace) -> int:
         name = "test" if test is not None else "val"
         progress(f"evaluating on the {name} split ({len(evaluated)} images)", quiet=quiet)
         report = _evaluate(trainer.model, evaluated, s, split=name)
+        from fracturenet.data.fingerprint import file_set_fingerprint
+
+        report.info.setdefault("data", {})["train"] = file_set_fingerprint(
+            train.paths, train.labels
+        )
         report.to_json(out / "metrics.json", overwrite=True)
         if test is not None:  # the Trainer wrote the train/val lists; the test list is ours
             from fracturenet.training.provenance import write_provenance
@@ -193,4 +198,5 @@ def _evaluate(model: Any, manifest: Any, s: dict[str, Any], split: str) -> Any:
         model_name=s["backbone"],
         split=split,
         used_for_selection=split == "val",  # the validation split picked the best epoch
+        info={"resize_mode": "letterbox"},  # make_dataset's default, used above
     )

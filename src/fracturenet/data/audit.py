@@ -72,9 +72,9 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
     side = max(_THUMB_SIDE, 4 * hash_size)
     gray = im.resize((side, side), resample=_BOX).convert("L")
     hist = np.bincount(np.asarray(gray).ravel() >> 4, minlength=16)
-    variants = tuple(
-        str(imagehash.phash(gray.transpose(_TRANSPOSE[t]), hash_size=hash_size)) for t in TRANSFORMS
-    )
+    turned = [gray.transpose(_TRANSPOSE[t]) for t in TRANSFORMS]
+    variants = tuple(str(imagehash.phash(g, hash_size=hash_size)) for g in turned)
+    dvariants = tuple(str(imagehash.dhash(g, hash_size=hash_size)) for g in turned)
     return ImageRecord(
         width=im.width,
         height=im.height,
@@ -84,6 +84,7 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
         dhash=str(imagehash.dhash(gray, hash_size=hash_size)),
         histogram=tuple(round(float(x), 5) for x in hist / max(hist.sum(), 1)),
         phash_variants=variants,
+        dhash_variants=dvariants,
     )
 
 
@@ -207,6 +208,9 @@ def audit(
     turned = transformed_duplicate_pairs(
         [records[i].phash_variants for i in ok],
         [records[i].phash for i in ok],
+        [records[i].dhash_variants for i in ok],
+        [records[i].dhash for i in ok],
+        [records[i].histogram for i in ok],
         near_threshold=near_threshold,
     )
     turned = [(ok[a], ok[b], d, t) for a, b, d, t in turned]

@@ -39,6 +39,7 @@ class ImageRecord:
         error: Why the file is unreadable, or ``None``.
         phash_variants: pHashes of the image rotated and flipped, one per
             :data:`~fracturenet.data.duplicates.TRANSFORMS` (empty when unreadable).
+        dhash_variants: dHashes of the same rotated and flipped pictures.
     """
 
     width: int = 0
@@ -50,6 +51,7 @@ class ImageRecord:
     histogram: tuple[float, ...] = ()
     error: str | None = None
     phash_variants: tuple[str, ...] = ()
+    dhash_variants: tuple[str, ...] = ()
 
 
 def _refuse_existing(path: str, overwrite: bool) -> None:

@@ -168,3 +168,25 @@ def test_predict_fails_when_no_image_is_readable(capsys, trained_run, tmp_path):
     (tmp_path / "a.png").write_bytes(b"")
     code, out, err = run_cli(capsys, "predict", trained_run, tmp_path / "a.png", "-q")
     assert code == 1 and "ERROR" in out and "1 of 1 images" in err
+
+
+def test_compare_refuses_selection_split_reports_without_the_flag(capsys, tmp_path):
+    from fracturenet.evaluation import EvaluationReport
+
+    y = [0, 1, 1, 0, 1, 0, 0, 1]
+    paths = []
+    for name, pred in (("a", y), ("b", [1 - v for v in y[:2]] + y[2:])):
+        r = EvaluationReport.from_predictions(
+            y,
+            [[1 - v, v] for v in pred],
+            class_names=["x", "y"],
+            model_name=name,
+            bootstrap=20,
+            info={"split": "val", "used_for_selection": True},
+        )
+        paths.append(r.to_json(tmp_path / f"{name}.json"))
+    code, _, err = run_cli(capsys, "compare", *paths, "--n-boot", "50")
+    assert code == 1 and "--allow-selection-split" in err and "model selection" in err
+    code, out, _ = run_cli(capsys, "compare", *paths, "--n-boot", "50", "--allow-selection-split")
+    assert code == 0 and "On a split used for model selection" in out
+    assert "val split, n = 8 images" in out

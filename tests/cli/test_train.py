@@ -17,6 +17,22 @@ def test_train_writes_model_metrics_and_resolved_config(trained_run):
     assert set(result["metrics"]) == {"accuracy", "balanced_accuracy", "macro_f1"}
     assert 0.0 <= result["metrics"]["accuracy"] <= 1.0
     assert result["settings"]["image_size"] == 32 and result["settings"]["group"] is True
+    report = json.loads((trained_run / "metrics.json").read_text())
+    assert report["evaluated_on"]["split"] == "test"
+    assert report["evaluated_on"]["used_for_selection"] is False
+    info = report["info"]
+    assert info["backbone"] == "vgg16" and info["input_shape"] == [32, 32, 3]
+    assert info["weights"]["source"] in ("none", "imagenet", "file") and info["precision"]
+    assert {"fracturenet", "keras", "tensorflow"} <= set(info["versions"])
+    assert info["data"]["evaluated"]["n"] == len(report["ids"])
+    # the run folder keeps the exact file lists and their fingerprints
+    prov = json.loads((trained_run / "provenance.json").read_text())
+    assert prov["backbone"] == "vgg16" and prov["weights"] == info["weights"]
+    for split in ("train", "val", "test"):
+        lines = (trained_run / "files" / f"{split}.txt").read_text().splitlines()
+        assert len(lines) == prov["data"][split]["n"] > 0
+    assert prov["data"]["test"] == info["data"]["evaluated"]  # metrics.json is on that set
+    assert prov["data"]["train"] == info["data"]["train"] and info["resize_mode"] == "letterbox"
 
 
 def test_resolved_config_round_trips_through_toml(trained_run):
@@ -87,3 +103,18 @@ def test_existing_run_folder_fails_with_one_line(capsys, phantoms, trained_run):
     )
     assert code == 1
     assert err.count("\n") == 1 and "RunDirectoryExistsError" in err
+
+
+@pytest.mark.parametrize(("split", "selection"), [("val", True), ("test", False)])
+def test_train_marks_the_validation_split_as_used_for_selection(
+    monkeypatch, phantoms, split, selection
+):
+    # Without a Test split, train reports metrics on the split that picked the best epoch.
+    import fracturenet.evaluation
+    from fracturenet.commands import train
+
+    seen = {}
+    monkeypatch.setattr(fracturenet.evaluation, "evaluate", lambda *a, **k: seen.update(k))
+    s = {"image_size": 32, "batch_size": 4, "bootstrap": 0, "seed": 0, "backbone": "vgg16"}
+    train._evaluate(None, phantoms, s, split=split)
+    assert (seen["split"], seen["used_for_selection"]) == (split, selection)

@@ -279,3 +279,38 @@ def test_pixels_are_compared_as_the_model_sees_them(tmp_path):
     report = audit(Manifest(paths, (0, 0), ("x",)), progress=False)
     assert report.records[0].pixel_sha256 == report.records[1].pixel_sha256
     assert report.clusters == [[0, 1]]
+
+
+def test_rotated_and_flipped_copies_are_paired_and_cross_split_copies_counted(tmp_path):
+    # Two Bone Break Train pairs are the same X-ray turned 180 degrees by an EXIF tag; the
+    # audit hashed only the upright picture and did not pair them.
+    rng = np.random.default_rng(3)
+
+    def picture():
+        small = Image.fromarray(rng.integers(0, 256, (6, 5)).astype(np.uint8))
+        return small.resize((60, 72), Image.BICUBIC)
+
+    a, other = picture(), picture()
+    a.save(tmp_path / "a.png")
+    exif = Image.Exif()
+    exif[0x0112] = 3  # Orientation: rotate 180
+    a.save(tmp_path / "a_exif180.jpg", quality=95, exif=exif)  # same pixels, turned by EXIF
+    a.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "a_mirror.png")
+    a.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "a_rot90.png")
+    other.save(tmp_path / "other.png")
+    names = ["a.png", "a_exif180.jpg", "a_mirror.png", "a_rot90.png", "other.png"]
+    m = Manifest(
+        [str(tmp_path / n) for n in names],
+        [0, 0, 0, 0, 1],
+        ("x", "y"),
+        splits=["train", "test", "test", "val", "test"],
+    )
+    report = audit(m, progress=False)
+    assert report.clusters == [[0, 1, 2, 3]] and 4 not in report.clusters[0]
+    found = {(i, j): t for i, j, _, t in report.transformed_pairs}
+    assert found[(0, 1)] == "rot180" and (0, 2) in found and (0, 3) in found
+    assert report.counts()["rotated_or_flipped_pairs"] == len(report.transformed_pairs) >= 3
+    copies = report.cross_split_copies()
+    assert copies == {"val <- train": 1, "test <- train": 2, "test <- val": 2}
+    assert "2 test images have a copy in train" in report.summary()
+    assert report.to_dict()["cross_split_copies"] == copies

@@ -254,3 +254,16 @@ def test_audit_lists_every_file_discovery_passed_over(tmp_path, capsys):
     assert "Passed over by discovery (2):" in out
     assert f"  not an image: {tmp_path / 'README.md'}" in out
     assert f"folder without split folders beside class folders with them: {tmp_path / 'results'}" in out
+
+
+def test_csv_integer_labels_sort_numerically(tmp_path):
+    # "10" must come after "2": sorting integer labels as strings renumbers the classes.
+    rows = [("a.png", "2"), ("b.png", "10"), ("c.png", "1"), ("d.png", "2")]
+    for name, _ in rows:
+        write_image(tmp_path / name)
+    csv = tmp_path / "m.csv"
+    csv.write_text("path,label\n" + "".join(f"{p},{y}\n" for p, y in rows), encoding="utf-8")
+    m = read_csv_manifest(csv)
+    assert m.class_names == ("1", "2", "10") and m.labels == (1, 2, 0, 1)
+    (tmp_path / "n.csv").write_text("path,label\na.png,b10\nb.png,b2\n", encoding="utf-8")
+    assert read_csv_manifest(tmp_path / "n.csv").class_names == ("b10", "b2")  # names: as text

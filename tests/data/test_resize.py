@@ -93,3 +93,21 @@ def test_geometry_boxes_stay_inside_and_keep_aspect(h, w, size, mode):
     out = resize_image(np.zeros((h, w), np.uint8), size, mode)
     assert out.shape == (size, size)
     assert restore_geometry(np.zeros((size, size)), (h, w), size, mode).shape == (h, w)
+
+
+@settings(deadline=None)
+@given(h=st.integers(1, 300), w=st.integers(1, 300), oh=st.integers(1, 64), ow=st.integers(1, 64))
+def test_letterbox_keeps_aspect_for_non_square_targets(h, w, oh, ow):
+    # The square-target test above cannot tell height from width; a swapped scale can.
+    tt, tl, th, tw = resize_geometry((h, w), (oh, ow))["target"]
+    scale = min(oh / h, ow / w)
+    assert abs(th - h * scale) <= 1 and abs(tw - w * scale) <= 1
+    assert th == oh or tw == ow  # it fills one side
+    assert (tt, tl) == ((oh - th) // 2, (ow - tw) // 2)
+
+
+def test_letterbox_non_square_example():
+    assert resize_geometry((100, 50), (32, 64))["target"] == (0, 24, 32, 16)
+    assert resize_geometry((50, 100), (64, 32))["target"] == (24, 0, 16, 32)
+    out = resize_image(np.full((100, 50), 255, np.uint8), (32, 64))
+    assert out.shape == (32, 64) and (out[:, 24:40] == 255).all() and (out[:, :24] == 0).all()

@@ -140,6 +140,11 @@ def test_kfold_properties(m, k, seed):
         with pytest.raises(DatasetError, match=f"Cannot make {k} folds"):
             group_kfold(m, k, seed=seed, groups="manifest")
         return
+    if max(Counter(m.labels).values()) < k:  # no class can fill k folds: stratifying fails
+        with pytest.raises(DatasetError, match=f"Cannot make {k} stratified folds"):
+            group_kfold(m, k, seed=seed, groups="manifest")
+        assert len(group_kfold(m, k, seed=seed, groups="manifest", stratify=False)) == k
+        return
     folds = group_kfold(m, k, seed=seed, groups="manifest")
     assert len(folds) == k
     seen_in_val: Counter[str] = Counter()
@@ -151,6 +156,15 @@ def test_kfold_properties(m, k, seed):
     assert set(seen_in_val) == set(m.paths) and set(seen_in_val.values()) == {1}
     again = group_kfold(m, k, seed=seed, groups="manifest")
     assert [v.paths for _, v in again] == [v.paths for _, v in folds]
+
+
+def test_kfold_every_class_below_k_is_a_dataset_error():
+    # Hypothesis found this on some seeds only: scikit-learn's ValueError escaped.
+    m = Manifest([f"/d/{i}.png" for i in range(4)], [0, 0, 0, 1], ("a", "b"), groups=list("wxyz"))
+    with pytest.raises(DatasetError, match=r"every class has fewer than 4 images.*Received: k=4"):
+        group_kfold(m, 4, groups="manifest")
+    folds = group_kfold(m, 4, groups="manifest", stratify=False)
+    assert sorted(len(v) for _, v in folds) == [1, 1, 1, 1]
 
 
 def test_kfold_leaves_test_split_out_and_checks_k():
@@ -183,3 +197,32 @@ def test_auto_groups_keep_copies_together(tmp_path):
     for train, val in group_kfold(m, 3, seed=1):
         stems = lambda mm: {p.rsplit("_", 1)[0] for p in mm.paths}  # noqa: E731
         assert not stems(train) & stems(val)
+
+
+def test_auto_groups_keep_near_copies_together(tmp_path):
+    # Near copies (pHash 2-4 bits apart, not byte- or pixel-identical) must share a split:
+    # groups="auto" clustering with a near-duplicate threshold of 0 let them straddle.
+    from fracturenet.data.audit import audit
+
+    rng = np.random.default_rng(0)
+    paths, labels = [], []
+    for i in range(8):
+        img = Image.fromarray(rng.integers(0, 256, (6, 6)).astype(np.uint8))
+        img = img.resize((64, 64), Image.BICUBIC)
+        noisy = np.clip(np.asarray(img) + rng.normal(0, 6, (64, 64)), 0, 255).astype(np.uint8)
+        for copy, pic in (("a", img), ("b", Image.fromarray(noisy))):
+            pic.save(tmp_path / f"{i}_{copy}.png")
+            paths.append(str(tmp_path / f"{i}_{copy}.png"))
+            labels.append(i % 2)
+    m = Manifest(paths, labels, ("a", "b"))
+    near_only = [(i, j) for i, j, dp, _ in audit(m, progress=False).near_pairs if dp > 0]
+    assert len(near_only) >= 4  # the test needs copies that only the near rule pairs
+    stem = lambda p: p.rsplit("_", 1)[0]  # noqa: E731
+    for seed in range(5):
+        out = train_val_test_split(m, val=0.4, seed=seed)  # groups="auto"
+        split_of = {}
+        for p, s in zip(out.paths, out.splits, strict=True):
+            split_of.setdefault(stem(p), set()).add(s)
+        assert all(len(s) == 1 for s in split_of.values()), seed
+    for train, val in group_kfold(m, 4, seed=0):
+        assert not {stem(p) for p in train.paths} & {stem(p) for p in val.paths}

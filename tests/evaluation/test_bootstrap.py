@@ -73,3 +73,47 @@ def test_bad_arguments_are_named(kwargs, fragment):
     with pytest.raises(ValueError, match="Received") as err:
         bootstrap_ci(y, p, **kwargs)
     assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9, 0.8])
+def test_interval_bounds_are_the_two_sided_percentiles_of_the_level(level):
+    # Recomputes the resampled accuracies by hand: a 90 % interval labelled 95 % (wrong
+    # percentiles) or one-sided bounds fail here, not only in a loose width check.
+    y, p = _noisy(150, 3, 1.0, 5)
+    ci = bootstrap_ci(y, p, metrics=["accuracy"], n_boot=500, seed=7, level=level)["accuracy"]
+    idx = np.random.default_rng(7).integers(0, len(y), size=(500, len(y)))
+    accs = (p.argmax(1)[idx] == y[idx]).mean(1)
+    tail = 100 * (1 - level) / 2
+    assert ci.level == level
+    assert (ci.low, ci.high) == pytest.approx(tuple(np.percentile(accs, [tail, 100 - tail])))
+    inside = np.mean((accs >= ci.low) & (accs <= ci.high))  # ties at the bounds add a little
+    assert level <= inside <= level + 0.04
+    q = np.roll(p, 1, axis=1)  # another model on the same images
+    diff = paired_bootstrap_diff(y, p, q, metrics=["accuracy"], n_boot=500, seed=7, level=level)
+    d = accs - (q.argmax(1)[idx] == y[idx]).mean(1)
+    expected = tuple(np.percentile(d, [tail, 100 - tail]))
+    assert (diff["accuracy"].low, diff["accuracy"].high) == pytest.approx(expected)
+
+
+def test_probability_metrics_resample_like_the_metric_functions():
+    # ECE, log-loss and Brier are computed vectorised per resample; each must equal the
+    # metric function applied to that resample (ECE's bins included).
+    from fracturenet.evaluation.probability_metrics import (
+        brier_score,
+        expected_calibration_error,
+        log_loss,
+    )
+
+    y, p = _noisy(90, 3, 1.2, 8)
+    cis = bootstrap_ci(y, p, metrics=["ece", "log_loss", "brier"], n_boot=40, seed=2)
+    idx = np.random.default_rng(2).integers(0, len(y), size=(40, len(y)))
+    for name, fn in (
+        ("ece", expected_calibration_error),
+        ("log_loss", log_loss),
+        ("brier", brier_score),
+    ):
+        samples = [fn(y[i], p[i]) for i in idx]
+        assert cis[name].estimate == pytest.approx(fn(y, p))
+        assert (cis[name].low, cis[name].high) == pytest.approx(
+            tuple(np.percentile(samples, [2.5, 97.5]))
+        )

@@ -66,3 +66,13 @@ def test_bad_arguments_are_named(call, fragment):
     with pytest.raises(ValueError, match="Received") as err:
         call()
     assert fragment in str(err.value)
+
+
+def test_apply_temperature_divides_the_logits():
+    # Multiplying instead of dividing keeps the argmax and the sum, so only values catch it.
+    z = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    expected = np.exp(z / 2.0) / np.exp(z / 2.0).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(apply_temperature(z, 2.0, kind="logits"), expected, rtol=1e-6)
+    hot, cold = apply_temperature(z, 4.0, kind="logits"), apply_temperature(z, 0.5, kind="logits")
+    assert (hot.max(1) < apply_temperature(z, 1.0, kind="logits").max(1)).all()  # T > 1 softens
+    assert (cold.max(1) > hot.max(1)).all()

@@ -82,7 +82,8 @@ def test_three_models_give_three_holm_adjusted_pairs(labels):
     raw = [p.p_value for p in result.pairs]
     assert [p.p_value_adjusted for p in result.pairs] == holm_adjust(raw)
     assert all(p.p_value_adjusted >= p.p_value for p in result.pairs)
-    assert "McNemar p (Holm)" in result.to_markdown()
+    assert "McNemar p (Holm-adjusted)" in result.to_markdown()
+    assert all("Holm-adjusted over 3 pairs" in p.verdict for p in result.pairs)
 
 
 def test_reports_are_loaded_from_json_and_exported(labels, tmp_path):
@@ -122,3 +123,77 @@ def test_bad_arguments(labels):
     with pytest.raises(ValueError, match="alpha=2"):
         compare(a, a, alpha=2)
     assert compare(a, a, n_boot=50).names == ("A (1)", "A (2)")
+
+
+def test_multi_model_verdict_is_decided_on_the_holm_adjusted_p():
+    # A beats B on 20 vs 7 discordant images of 300: raw McNemar p = 0.021 and the accuracy
+    # interval excludes 0. With C and D copies of B, Holm multiplies that p by 6 (> alpha),
+    # so the verdict must not call A significantly better (it did with the raw p).
+    y = np.zeros(300, dtype=int)
+    pred_b = y.copy()
+    pred_b[:20] = 1  # B wrong where only A is right
+    pred_a = y.copy()
+    pred_a[20:27] = 1  # A wrong where only B is right
+    reports = [_report(y, pred_a, "A")] + [_report(y, pred_b, n) for n in "BCD"]
+    result = compare(*reports, n_boot=1000)
+    ab = result.pairs[0]
+    assert (ab.a, ab.b, ab.only_a_correct, ab.only_b_correct) == ("A", "B", 20, 7)
+    assert ab.p_value < 0.05 < ab.p_value_adjusted and ab.accuracy_diff.low > 0
+    assert "significantly more accurate" not in ab.verdict
+    assert "not significant at alpha = 0.05 after Holm's adjustment" in ab.verdict
+    assert f"McNemar p = {ab.p_value_adjusted:.3g} (Holm-adjusted over 6 pairs" in ab.verdict
+    two = compare(reports[0], reports[1], n_boot=1000).pairs[0]
+    assert two.verdict.startswith("A is significantly more accurate than B")
+    assert "adjusted" not in two.verdict
+
+
+def test_verdict_weighs_macro_f1_and_says_when_the_metrics_disagree():
+    # A majority-class model is as accurate as a balanced one on 70/30 labels but its
+    # macro-F1 is far lower: an accuracy-only verdict said "No significant difference".
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.3).astype(int)
+    majority = np.zeros_like(y)
+    balanced = np.where(rng.random(400) < 0.7, y, 1 - y)
+    result = compare(
+        _report(y, balanced, "VGG16", k=2), _report(y, majority, "const", k=2), n_boot=1000
+    )
+    pair = result.pairs[0]
+    assert pair.accuracy_diff.spans(0.0) and pair.macro_f1_diff.low > 0
+    assert pair.verdict.startswith("The metrics disagree: VGG16 has a higher macro-F1 than const")
+
+
+def test_every_table_and_verdict_states_split_n_and_selection(labels, tmp_path):
+    info = {"split": "test", "used_for_selection": False}
+    a = _report(labels, labels, "A")
+    a.info.update(info)
+    b = _report(labels, _with_accuracy(labels, 0.7, 1), "B")
+    b.info.update(info)
+    result = compare(a, b, n_boot=200)
+    where = f"test split, n = {len(labels)} images, not used for model selection"
+    assert where in result.verdict
+    assert f"A: {where}." in result.to_markdown() and f"B: {where}." in result.to_markdown()
+    data = result.to_dict()["evaluated_on"]
+    assert data == {
+        "split": "test",
+        "n_images": len(labels),
+        "used_for_selection": {"A": False, "B": False},
+    }
+    assert where in open(result.to_html(tmp_path / "c.html")).read()
+
+
+def test_selection_split_reports_are_refused_unless_allowed(labels):
+    # `fracturenet train` without a Test split stores metrics on the validation split that
+    # picked the best epoch; compare printed a verdict on them as if they were test results.
+    sel = {"split": "val", "used_for_selection": True}
+    a = _report(labels, _with_accuracy(labels, 0.95, 1), "A")
+    b = _report(labels, _with_accuracy(labels, 0.6, 2), "B")
+    a.info.update(sel)
+    b.info.update(sel)
+    with pytest.raises(ComparisonError, match=r"\['A', 'B'\].*allow_selection_split=True"):
+        compare(a, b, n_boot=100)
+    result = compare(a, b, n_boot=100, allow_selection_split=True)
+    assert result.verdict.startswith(
+        "On a split used for model selection (optimistic, not a test result"
+    )
+    assert "val split, n = 200 images, used for model selection" in result.verdict
+    assert result.to_dict()["evaluated_on"]["used_for_selection"] == {"A": True, "B": True}

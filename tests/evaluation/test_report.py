@@ -108,3 +108,36 @@ def test_wrong_number_of_ids_is_named():
         EvaluationReport.from_predictions(
             [0, 1], [[1.0, 0.0], [0.0, 1.0]], class_names=None, ids=["a"]
         )
+
+
+def test_report_states_split_n_selection_and_random_weights(tmp_path):
+    info = {
+        "split": "val",
+        "used_for_selection": True,
+        "backbone": "vgg16",
+        "input_shape": [32, 32, 3],
+        "precision": "float32",
+        "weights": {"source": "none"},
+    }
+    r = EvaluationReport.from_predictions(
+        [0, 1, 1],
+        [[0.8, 0.2], [0.3, 0.7], [0.6, 0.4]],
+        class_names=["a", "b"],
+        bootstrap=0,
+        info=info,
+    )
+    md = r.to_markdown()
+    assert (
+        "Evaluated on: val split, n = 3 images, used for model selection (early stopping / "
+        "best epoch): optimistic, not a test result." in md
+    )
+    assert "random weights" in md and "weights=none (random initialisation)" in md
+    assert "backbone=vgg16" in md and "Settings: bootstrap=0, seed=0" in md
+    d = r.to_dict()["evaluated_on"]
+    assert (d["split"], d["n_images"], d["used_for_selection"]) == ("val", 3, True)
+    page = open(r.to_html(tmp_path / "r.html")).read()
+    assert "Evaluated on: val split, n = 3 images" in page and "random weights" in page
+    plain = EvaluationReport.from_predictions(
+        [0, 1], [[0.8, 0.2], [0.3, 0.7]], class_names=None, bootstrap=0
+    )
+    assert "split not recorded, n = 2 images" in plain.to_markdown()

@@ -60,3 +60,12 @@ def test_onnx_export_or_missing_extra(model_file, tmp_path):
         return
     report = export_model(model_file, tmp_path / "m.onnx", format="onnx")
     assert report["passed"] and report["max_abs_diff"] <= FLOAT_TOLERANCE
+
+
+def test_float_parity_needs_the_probabilities_not_only_the_top1():
+    # Same argmax everywhere but probabilities 0.05 apart: a float export must fail.
+    ref = np.array([[0.7, 0.3], [0.2, 0.8]])
+    off = parity(ref, ref + np.array([0.05, -0.05]), quantized=False)
+    assert off["top1_agreement"] == 1.0 and not off["passed"]
+    edge = parity(ref, ref + 1e-4 * 1.5, quantized=False)
+    assert not edge["passed"] and edge["tolerance"] == 1e-4

@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--n-boot", type=int, default=2000, help="paired-bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--allow-selection-split",
+        action="store_true",
+        help="compare reports computed on the split that picked the epoch (the verdict says so)",
+    )
     p.add_argument("--html", metavar="OUT.html", help="write a side-by-side HTML page")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
@@ -62,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         n_boot=args.n_boot,
         seed=args.seed,
+        allow_selection_split=args.allow_selection_split,
     )
     if args.html:
         result.to_html(args.html, overwrite=args.overwrite)

@@ -79,6 +79,13 @@ def relabel(manifest: Any, class_names: list[str]) -> Any:
     )
 
 
+def _split_name(manifest: Any, split: str) -> str:
+    """The name the report records for ``--split`` (``auto`` resolved)."""
+    if split == "auto":
+        return "test" if "test" in manifest.split_names() else "all"
+    return split
+
+
 def run(args: argparse.Namespace) -> int:
     from fracturenet.data import discover, make_dataset, skipped_files
     from fracturenet.data.bad_images import kept_paths
@@ -90,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
     check_positive("bootstrap", args.bootstrap, allow_zero=True)
     path = run_model_path(args.model)
     meta = read_metadata(path)
-    manifest = select_split(discover(args.data), args.split)
+    found = discover(args.data)
+    manifest = select_split(found, args.split)
+    split = _split_name(found, args.split)
     class_names = list(meta.get("class_names") or manifest.class_names)
     manifest = relabel(manifest, class_names)
     quiet = args.quiet or args.json
@@ -113,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
         model_name=meta.get("backbone") or model.name,
+        split=split,
+        info={"resize_mode": meta.get("resize_mode", "letterbox")},
     )
     for file, reason in skipped_files(ds):
         progress(f"skipped unreadable image {file!r}: {reason}", quiet=False)

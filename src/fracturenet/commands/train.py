@@ -152,8 +152,17 @@ def run(args: argparse.Namespace) -> int:
     if evaluated is not None:
         name = "test" if test is not None else "val"
         progress(f"evaluating on the {name} split ({len(evaluated)} images)", quiet=quiet)
-        report = _evaluate(trainer.model, evaluated, s)
+        report = _evaluate(trainer.model, evaluated, s, split=name)
+        from fracturenet.data.fingerprint import file_set_fingerprint
+
+        report.info.setdefault("data", {})["train"] = file_set_fingerprint(
+            train.paths, train.labels
+        )
         report.to_json(out / "metrics.json", overwrite=True)
+        if test is not None:  # the Trainer wrote the train/val lists; the test list is ours
+            from fracturenet.training.provenance import write_provenance
+
+            write_provenance(out, trainer.model, {"test": test})
         result["evaluated_on"] = name
         result["metrics"] = {
             k: report.metrics[k]
@@ -182,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(model: Any, manifest: Any, s: dict[str, Any]) -> Any:
+def _evaluate(model: Any, manifest: Any, s: dict[str, Any], split: str) -> Any:
     from fracturenet.data import make_dataset
     from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
@@ -198,4 +207,7 @@ def _evaluate(model: Any, manifest: Any, s: dict[str, Any]) -> Any:
         bootstrap=s["bootstrap"],
         seed=s["seed"],
         model_name=s["backbone"],
+        split=split,
+        used_for_selection=split == "val",  # the validation split picked the best epoch
+        info={"resize_mode": "letterbox"},  # make_dataset's default, used above
     )

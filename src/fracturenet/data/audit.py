@@ -22,12 +22,28 @@ import numpy as np
 from fracturenet.data.audit_report import AuditReport, ImageRecord
 from fracturenet.data.decode import load_image
 from fracturenet.data.decode_budget import decode_scope
-from fracturenet.data.duplicates import DEFAULT_NEAR_THRESHOLD, UnionFind, near_duplicate_pairs
+from fracturenet.data.duplicates import (
+    DEFAULT_NEAR_THRESHOLD,
+    TRANSFORMS,
+    UnionFind,
+    near_duplicate_pairs,
+    transformed_duplicate_pairs,
+)
 from fracturenet.data.manifest import Manifest
 from fracturenet.exceptions import ImageDecodeError, MissingExtraError
 
 _THUMB_SIDE = 128
 _BOX = 4  # PIL.Image.Resampling.BOX, without importing PIL at import time
+# PIL.Image.Transpose values of duplicates.TRANSFORMS (PIL is imported lazily).
+_TRANSPOSE = {
+    "rot90": 2,  # ROTATE_90
+    "rot180": 3,  # ROTATE_180
+    "rot270": 4,  # ROTATE_270
+    "flip_lr": 0,  # FLIP_LEFT_RIGHT
+    "flip_ud": 1,  # FLIP_TOP_BOTTOM
+    "transpose": 5,  # TRANSPOSE
+    "transverse": 6,  # TRANSVERSE
+}
 
 __all__ = ["audit", "group_duplicates"]
 
@@ -57,6 +73,9 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
     side = max(_THUMB_SIDE, 4 * hash_size)
     gray = im.resize((side, side), resample=_BOX).convert("L")
     hist = np.bincount(np.asarray(gray).ravel() >> 4, minlength=16)
+    turned = [gray.transpose(_TRANSPOSE[t]) for t in TRANSFORMS]
+    variants = tuple(str(imagehash.phash(g, hash_size=hash_size)) for g in turned)
+    dvariants = tuple(str(imagehash.dhash(g, hash_size=hash_size)) for g in turned)
     return ImageRecord(
         width=im.width,
         height=im.height,
@@ -65,6 +84,8 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
         phash=str(imagehash.phash(gray, hash_size=hash_size)),
         dhash=str(imagehash.dhash(gray, hash_size=hash_size)),
         histogram=tuple(round(float(x), 5) for x in hist / max(hist.sum(), 1)),
+        phash_variants=variants,
+        dhash_variants=dvariants,
     )
 
 
@@ -190,6 +211,18 @@ def audit(
     near = [t for t in near if exact_root[t[0]] != exact_root[t[1]]]
     for i, j, _, _ in near:
         uf.union(i, j)
+    turned = transformed_duplicate_pairs(
+        [records[i].phash_variants for i in ok],
+        [records[i].phash for i in ok],
+        [records[i].dhash_variants for i in ok],
+        [records[i].dhash for i in ok],
+        [records[i].histogram for i in ok],
+        near_threshold=near_threshold,
+    )
+    turned = [(ok[a], ok[b], d, t) for a, b, d, t in turned]
+    turned = [p for p in turned if uf.find(p[0]) != uf.find(p[1])]  # new pairs only
+    for i, j, _, _ in turned:
+        uf.union(i, j)
 
     members: dict[int, list[int]] = {}
     for i in range(n):
@@ -205,6 +238,7 @@ def audit(
         records=tuple(records),
         exact_groups=[g for g in exact.values() if len(g) > 1],
         near_pairs=near,
+        transformed_pairs=turned,
         clusters=clusters,
         leakage=[g for g in clusters if len({splits[i] for i in g}) > 1],
         conflicts=[g for g in clusters if len({labels[i] for i in g}) > 1],

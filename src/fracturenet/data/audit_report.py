@@ -37,6 +37,9 @@ class ImageRecord:
         dhash: Hex difference hash ("" when unreadable).
         histogram: 16-bin grey-level histogram summing to 1 (empty when unreadable).
         error: Why the file is unreadable, or ``None``.
+        phash_variants: pHashes of the image rotated and flipped, one per
+            :data:`~fracturenet.data.duplicates.TRANSFORMS` (empty when unreadable).
+        dhash_variants: dHashes of the same rotated and flipped pictures.
     """
 
     width: int = 0
@@ -47,6 +50,8 @@ class ImageRecord:
     dhash: str = ""
     histogram: tuple[float, ...] = ()
     error: str | None = None
+    phash_variants: tuple[str, ...] = ()
+    dhash_variants: tuple[str, ...] = ()
 
 
 def _refuse_existing(path: str, overwrite: bool) -> None:
@@ -87,6 +92,9 @@ class AuditReport:
         size_stats: Width, height and aspect distribution, aspect bins and common sizes.
         settings: The audit arguments (thresholds, hash size, workers).
         elapsed_s: Wall time of the audit in seconds.
+        transformed_pairs: ``(i, j, phash_distance, transform)`` pairs that are copies of
+            each other rotated or flipped (by pixels or by an EXIF orientation tag), not
+            already paired otherwise.
     """
 
     manifest: Manifest
@@ -101,6 +109,7 @@ class AuditReport:
     size_stats: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    transformed_pairs: list[tuple[int, int, int, str]] = field(default_factory=list)
 
     def groups(self) -> list[str]:
         """Returns one group id per image: ``"dup-<i>"`` shared by a duplicate cluster (``i``
@@ -152,6 +161,7 @@ class AuditReport:
             "exact_duplicate_groups": len(self.exact_groups),
             "exact_duplicate_images": sum(len(g) for g in self.exact_groups),
             "near_duplicate_pairs": len(self.near_pairs),
+            "rotated_or_flipped_pairs": len(self.transformed_pairs),
             "duplicate_clusters": len(self.clusters),
             "images_in_clusters": sum(len(c) for c in self.clusters),
             "redundant_images": sum(len(c) - 1 for c in self.clusters),
@@ -160,6 +170,41 @@ class AuditReport:
             "unreadable": len(self.unreadable),
             "tiny": len(self.tiny),
         }
+
+    def cross_split_copies(self) -> dict[str, int]:
+        """Per pair of splits, the images of the later split with a copy in the earlier one.
+
+        Splits are ordered train, val, test, then any others by name. The key
+        ``"test <- train"`` counts the test images that have an exact or near copy
+        (same cluster) in train: the number a reader of a study needs.
+
+        Example:
+            >>> m = Manifest(["/a.png", "/b.png", "/c.png"], [0, 0, 0], ("x",),
+            ...              splits=["train", "test", "test"])
+            >>> AuditReport(manifest=m, records=(), exact_groups=[], near_pairs=[],
+            ...             clusters=[[0, 1]], leakage=[[0, 1]], conflicts=[], unreadable=[],
+            ...             tiny=[], size_stats={}).cross_split_copies()
+            {'test <- train': 1}
+        """
+        splits = self.manifest.splits
+        known = ("train", "val", "test")
+        present = {s for s in splits if s is not None}
+        order = [s for s in known if s in present] + sorted(present - set(known))
+        in_split: dict[int, set[str]] = {}  # cluster index -> splits it touches
+        cluster_of: dict[int, int] = {}
+        for k, cluster in enumerate(self.clusters):
+            in_split[k] = {splits[i] for i in cluster if splits[i] is not None}
+            for i in cluster:
+                cluster_of[i] = k
+        out = {}
+        for a, earlier in enumerate(order):
+            for later in order[a + 1 :]:
+                out[f"{later} <- {earlier}"] = sum(
+                    1
+                    for i, s in enumerate(splits)
+                    if s == later and i in cluster_of and earlier in in_split[cluster_of[i]]
+                )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the report as JSON-serialisable data (images named by path)."""
@@ -175,12 +220,17 @@ class AuditReport:
             "settings": dict(self.settings),
             "elapsed_s": self.elapsed_s,
             "counts": self.counts(),
+            "cross_split_copies": self.cross_split_copies(),
             "class_counts": self.manifest.class_counts(),
             "size_stats": self.size_stats,
             "exact_groups": [[paths[i] for i in g] for g in self.exact_groups],
             "near_pairs": [
                 {"a": paths[i], "b": paths[j], "phash_distance": a, "dhash_distance": b}
                 for i, j, a, b in self.near_pairs
+            ],
+            "rotated_or_flipped_pairs": [
+                {"a": paths[i], "b": paths[j], "phash_distance": d, "transform": t}
+                for i, j, d, t in self.transformed_pairs
             ],
             "clusters": [cluster(c) for c in self.clusters],
             "leakage": [gid[c[0]] for c in self.leakage],
@@ -217,9 +267,16 @@ class AuditReport:
             f"  near-duplicates      {c['near_duplicate_pairs']} pairs (pHash <= {t}, or "
             f"<= {2 * t if isinstance(t, int) else '?'} with dHash <= "
             f"{t + 3 if isinstance(t, int) else '?'} and similar grey histograms; 64-bit scale)",
+            f"  rotated / flipped    {c['rotated_or_flipped_pairs']} pairs (the same picture "
+            "turned or mirrored, by its pixels or an EXIF tag)",
             f"  duplicate clusters   {c['duplicate_clusters']} holding "
             f"{c['images_in_clusters']} images ({c['redundant_images']} redundant copies)",
             f"  cross-split leakage  {c['leaking_clusters']} clusters span splits",
+            *(
+                f"  copies across splits {n} {later} images have a copy in {earlier}"
+                for key, n in self.cross_split_copies().items()
+                for later, earlier in [key.split(" <- ")]
+            ),
             f"  label conflicts      {c['conflicting_clusters']} clusters span classes",
             f"  unreadable files     {c['unreadable']}",
             f"  tiny images          {c['tiny']} (shorter side < {s.get('min_side', '?')} px)",

@@ -21,7 +21,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["near_duplicate_pairs", "UnionFind", "DEFAULT_NEAR_THRESHOLD", "HISTOGRAM_OVERLAP"]
+__all__ = [
+    "near_duplicate_pairs",
+    "transformed_duplicate_pairs",
+    "UnionFind",
+    "DEFAULT_NEAR_THRESHOLD",
+    "HISTOGRAM_OVERLAP",
+    "TRANSFORMS",
+]
+
+#: The seven rotations and flips (besides the identity) the audit hashes every image under.
+TRANSFORMS: tuple[str, ...] = (
+    "rot90",
+    "rot180",
+    "rot270",
+    "flip_lr",
+    "flip_ud",
+    "transpose",
+    "transverse",
+)
 
 DEFAULT_NEAR_THRESHOLD = 6
 HISTOGRAM_OVERLAP = 0.7
@@ -108,6 +126,70 @@ def near_duplicate_pairs(
         for r, c, a, b in zip(rows[ok], cols[ok], pd[ok], dd[ok], strict=True):
             pairs.append((int(r + start), int(c), int(a), int(b)))
     return pairs
+
+
+def transformed_duplicate_pairs(
+    variants: Sequence[Sequence[str]],
+    phashes: Sequence[str],
+    dvariants: Sequence[Sequence[str]],
+    dhashes: Sequence[str],
+    histograms: Sequence[Sequence[float]] | None = None,
+    *,
+    near_threshold: int = DEFAULT_NEAR_THRESHOLD,
+    block: int = 256,
+) -> list[tuple[int, int, int, str]]:
+    """Pairs of images that are copies of each other rotated or flipped.
+
+    Image ``i`` and image ``j`` pair when, under one of :data:`TRANSFORMS`, the pHash of
+    ``i`` is within ``near_threshold`` bits (64-bit scale) of the pHash of ``j`` *and* the
+    dHash within ``near_threshold + 3`` *and* (when given) their grey-level histograms overlap
+    by at least :data:`HISTOGRAM_OVERLAP`. That is stricter than the upright rule: turned
+    and mirrored versions of similar anatomy (two long bones) are close in pHash alone.
+
+    Args:
+        variants: Per image, the hex pHashes under each of :data:`TRANSFORMS`, in order.
+        phashes: Per image, the hex pHash of the image as stored.
+        dvariants: Per image, the hex dHashes under each of :data:`TRANSFORMS`.
+        dhashes: Per image, the hex dHash as stored.
+        histograms: Normalised grey-level histograms, or ``None`` to skip that check.
+            Defaults to `None`.
+        near_threshold: pHash distance at or below which two images may pair.
+            Defaults to `6`.
+        block: Rows compared at a time.
+
+    Returns:
+        ``(i, j, phash_distance, transform)`` with ``i < j``, the closest transform per pair.
+
+    Example:
+        >>> transformed_duplicate_pairs([["00ff"] * 7, ["ffff"] * 7], ["ff00", "00ff"],
+        ...                             [["0f0f"] * 7, ["0f0f"] * 7], ["0f0f", "0f0f"])
+        [(0, 1, 0, 'rot90')]
+    """
+    n = len(phashes)
+    if n < 2:
+        return []
+    base, dbase = _pack(phashes), _pack(dhashes)
+    hist = None if histograms is None else np.asarray(histograms, dtype=float)
+    scale = base.shape[1] * 8 / 64
+    strict, d_max = near_threshold * scale, (near_threshold + 3) * scale
+    best: dict[tuple[int, int], tuple[int, str]] = {}
+    for t, name in enumerate(TRANSFORMS):
+        moved = _pack([v[t] for v in variants])
+        dmoved = _pack([v[t] for v in dvariants])
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            dist = _POPCOUNT[moved[start:stop, None, :] ^ base[None, :, :]].sum(-1)
+            rows, cols = np.nonzero(dist <= strict)
+            for r, c in zip(rows, cols, strict=True):
+                i, j = int(r + start), int(c)
+                if i == j or _POPCOUNT[dmoved[i] ^ dbase[j]].sum() > d_max:
+                    continue
+                if hist is not None and np.minimum(hist[i], hist[j]).sum() < HISTOGRAM_OVERLAP:
+                    continue
+                key, d = (min(i, j), max(i, j)), int(dist[r, c])
+                if key not in best or d < best[key][0]:
+                    best[key] = (d, name)
+    return sorted((i, j, d, name) for (i, j), (d, name) in best.items())
 
 
 @dataclass

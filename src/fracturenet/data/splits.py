@@ -217,7 +217,8 @@ def group_kfold(
 
     Raises:
         ValueError: If ``k`` or ``groups`` is invalid.
-        DatasetError: If there are fewer groups than ``k``.
+        DatasetError: If there are fewer groups than ``k``, or, with ``stratify``, every
+            class has fewer than ``k`` images.
 
     Example:
         >>> m = Manifest(paths=[f"/d/{i}.png" for i in range(6)], labels=[0, 1] * 3,
@@ -242,6 +243,13 @@ def group_kfold(
             f"{manifest.root or 'the manifest'}; lower k or use finer groups. Received: k={k}"
         )
     y = np.array([manifest.labels[i] if stratify else 0 for i in pool])
+    largest = int(np.bincount(y).max()) if len(y) else 0
+    if largest < k:  # scikit-learn cannot stratify when every class is smaller than k
+        raise DatasetError(
+            f"Cannot make {k} stratified folds of {manifest.root or 'the manifest'}: every "
+            f"class has fewer than {k} images (the largest has {largest}); lower k or pass "
+            f"stratify=False. Received: k={k}"
+        )
     cv = StratifiedGroupKFold(n_splits=int(k), shuffle=True, random_state=int(seed))
     folds = []
     for tr, va in cv.split(np.zeros(len(pool)), y, g):

@@ -86,6 +86,8 @@ def run_fold(index: int, train: Manifest, test: Manifest, plan: FoldPlan) -> Fol
         seed=plan.seed,
         batch_size=plan.batch_size,
         model_name=f"{plan.name} fold {index}",
+        split=f"fold {index} held-out",
+        used_for_selection=False,
     )
     del trainer
     keras.backend.clear_session()
@@ -127,5 +129,10 @@ def pool_out_of_fold(
         model_name=name,
         bootstrap=bootstrap,
         seed=seed,
-        info={"source": "cross_validate out-of-fold", "k": len(folds)},
+        info={
+            "source": "cross_validate out-of-fold",
+            "k": len(folds),
+            "split": "out-of-fold",
+            "used_for_selection": False,  # each fold picks its epoch on an inner val split
+        },
     )

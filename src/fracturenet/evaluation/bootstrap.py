@@ -27,7 +27,9 @@ __all__ = [
 ]
 
 _COUNT_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "cohen_kappa", "mcc")
-BOOTSTRAP_METRICS: tuple[str, ...] = (*_COUNT_METRICS, "roc_auc_macro")
+_PROB_METRICS = ("log_loss", "brier", "ece")  # per-image terms, averaged per resample
+ECE_BINS = 15  # the bins of compute_metrics' ``ece``
+BOOTSTRAP_METRICS: tuple[str, ...] = (*_COUNT_METRICS, "roc_auc_macro", *_PROB_METRICS)
 """Metric names :func:`bootstrap_ci` and :func:`paired_bootstrap_diff` accept."""
 
 
@@ -98,6 +100,7 @@ def _metric_fn(
         cms = np.bincount(flat, minlength=b * k * k).reshape(b, k, k)
         scores = scores_from_confusion(cms)
         out = {m: scores[m] for m in metrics if m in _COUNT_METRICS}
+        out.update(_prob_scores(idx, y_true, y_prob, metrics))
         if "roc_auc_macro" in metrics:
             out["roc_auc_macro"] = np.array(
                 [macro_average(roc_auc_ovr(y_true[i], y_prob[i])) for i in idx]
@@ -105,6 +108,36 @@ def _metric_fn(
         return out
 
     return fn
+
+
+def _prob_scores(
+    idx: np.ndarray, y_true: np.ndarray, y_prob: np.ndarray, metrics: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Log-loss, Brier score and top-label ECE of each resample ``idx[b]``, vectorised.
+
+    Same definitions as :mod:`~fracturenet.evaluation.probability_metrics` (ECE with
+    ``ECE_BINS`` equal-width bins ``(lo, hi]``): per bin, ``n_b |acc_b - conf_b|`` equals
+    ``|sum(correct - confidence)|`` over its images.
+    """
+    out: dict[str, np.ndarray] = {}
+    n = idx.shape[1]
+    rows = np.arange(len(y_true))
+    if "log_loss" in metrics:
+        eps = np.finfo(np.float64).eps
+        nll = -np.log(np.clip(y_prob[rows, y_true], eps, 1 - eps))
+        out["log_loss"] = nll[idx].mean(axis=1)
+    if "brier" in metrics:
+        brier = np.sum((y_prob - np.eye(y_prob.shape[1])[y_true]) ** 2, axis=1)
+        out["brier"] = brier[idx].mean(axis=1)
+    if "ece" in metrics:
+        conf = y_prob.max(axis=1)
+        gap = (np.argmax(y_prob, axis=1) == y_true) - conf
+        edges = np.linspace(0.0, 1.0, ECE_BINS + 1)
+        bins = np.searchsorted(edges[1:-1], conf, side="left")
+        flat = (bins[idx] + ECE_BINS * np.arange(idx.shape[0])[:, None]).ravel()
+        sums = np.bincount(flat, weights=gap[idx].ravel(), minlength=idx.shape[0] * ECE_BINS)
+        out["ece"] = np.abs(sums.reshape(-1, ECE_BINS)).sum(axis=1) / n
+    return out
 
 
 def _interval(estimate: float, samples: np.ndarray, level: float) -> ConfidenceInterval:

@@ -4,7 +4,10 @@ For each pair of models (a, b): McNemar's test on the images exactly one of them
 (exact two-sided binomial test when there are fewer than 25 such images, chi-square with
 continuity correction otherwise; Holm-adjusted over the pairs when there are more than two
 models), and paired-bootstrap intervals of the differences ``a - b`` in accuracy and macro-F1.
-The verdict says "no significant difference" whenever the accuracy interval contains 0.
+The verdict weighs accuracy and macro-F1: it says "no significant difference" when both
+intervals contain 0, says so in words when the two metrics disagree, and calls a model
+significantly more accurate only when the accuracy interval excludes 0 *and* McNemar's p (the
+Holm-adjusted one, labelled as such, when there are more than two models) is below alpha.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ from fracturenet.evaluation.export import (
     markdown_tables_to_html,
     to_jsonable,
     write_new_file,
+)
+from fracturenet.evaluation.provenance import (
+    describe_split,
+    random_weights_warning,
+    used_for_selection,
 )
 from fracturenet.evaluation.report import EvaluationReport
 from fracturenet.evaluation.significance import holm_adjust, mcnemar_test
@@ -61,22 +69,82 @@ class PairwiseComparison:
     verdict: str
 
 
+def _p_text(p: float, p_raw: float, n_pairs: int) -> str:
+    """The McNemar p-value, labelled as adjusted (and by which method) when it is."""
+    if n_pairs < 2:
+        return f"McNemar p = {p:.3g}"
+    return f"McNemar p = {p:.3g} (Holm-adjusted over {n_pairs} pairs; unadjusted {p_raw:.3g})"
+
+
 def _verdict(
-    a: str, b: str, acc: ConfidenceInterval, f1: ConfidenceInterval, p: float, alpha: float
+    a: str,
+    b: str,
+    acc: ConfidenceInterval,
+    f1: ConfidenceInterval,
+    p: float,
+    alpha: float,
+    *,
+    p_raw: float | None = None,
+    n_pairs: int = 1,
+    evaluated_on: str = "",
+    selection: bool = False,
 ) -> str:
+    """The plain-language verdict; ``p`` is the (Holm-adjusted) p-value it is decided on.
+
+    Accuracy and macro-F1 are both weighed: a difference counts when its interval excludes 0,
+    and the verdict says so when the two metrics disagree.
+    """
     pts = f"{100 * acc.estimate:+.1f} points, {acc.level:.0%} CI [{100 * acc.low:+.1f}, {100 * acc.high:+.1f}]"
     f1_txt = (
         f"macro-F1 {100 * f1.estimate:+.1f} points, CI [{100 * f1.low:+.1f}, {100 * f1.high:+.1f}]"
     )
-    detail = f"accuracy {a} - {b}: {pts}; {f1_txt}; McNemar p = {p:.3g}"
-    if acc.spans(0.0):
-        return f"No significant difference between {a} and {b} ({detail})."
+    p_txt = _p_text(p, p if p_raw is None else p_raw, n_pairs)
+    detail = f"accuracy {a} - {b}: {pts}; {f1_txt}; {p_txt}"
+    if evaluated_on:
+        detail += f"; {evaluated_on}"
+    verdict = _verdict_text(a, b, acc, f1, p, alpha, detail, n_pairs)
+    if selection:
+        return (
+            "On a split used for model selection (optimistic, not a test result; compared "
+            f"with allow_selection_split): {verdict}"
+        )
+    return verdict
+
+
+def _verdict_text(
+    a: str,
+    b: str,
+    acc: ConfidenceInterval,
+    f1: ConfidenceInterval,
+    p: float,
+    alpha: float,
+    detail: str,
+    n_pairs: int,
+) -> str:
+    acc_diff, f1_diff = not acc.spans(0.0), not f1.spans(0.0)
+    if not acc_diff and not f1_diff:
+        return f"No significant difference between {a} and {b} in accuracy or macro-F1 ({detail})."
+    if acc_diff and f1_diff and (acc.estimate > 0) != (f1.estimate > 0):
+        return (
+            f"The metrics disagree: {a if acc.estimate > 0 else b} is more accurate but "
+            f"{a if f1.estimate > 0 else b} has the higher macro-F1, both intervals excluding 0 "
+            f"({detail})."
+        )
+    if not acc_diff:
+        better, worse = (a, b) if f1.estimate > 0 else (b, a)
+        return (
+            f"The metrics disagree: {better} has a higher macro-F1 than {worse} (interval "
+            f"excludes 0) but the accuracy difference is not significant ({detail})."
+        )
     better, worse = (a, b) if acc.estimate > 0 else (b, a)
+    f1_note = "" if f1_diff else "; the macro-F1 difference is not significant"
     if p < alpha:
-        return f"{better} is significantly more accurate than {worse} ({detail})."
+        return f"{better} is significantly more accurate than {worse}{f1_note} ({detail})."
     return (
         f"{better} scores higher than {worse} and the bootstrap interval excludes 0, but "
-        f"McNemar's test is not significant at alpha = {alpha}: weak evidence ({detail})."
+        f"McNemar's test is not significant at alpha = {alpha}"
+        + (" after Holm's adjustment" if n_pairs > 1 else "")
+        + f": weak evidence{f1_note} ({detail})."
     )
 
 
@@ -144,6 +212,14 @@ class ComparisonResult:
                 "n_boot": self.n_boot,
                 "seed": self.seed,
                 "n_images": len(self.reports[0].y_true),
+                "evaluated_on": {
+                    "split": self.reports[0].info.get("split"),
+                    "n_images": len(self.reports[0].y_true),
+                    "used_for_selection": {
+                        n: used_for_selection(r.info)
+                        for n, r in zip(self.names, self.reports, strict=True)
+                    },
+                },
                 "models": {
                     n: {
                         "metrics": {m: v for m, v, _ in r.headline_rows()},
@@ -172,7 +248,13 @@ class ComparisonResult:
     def to_markdown(self) -> str:
         """Returns the side-by-side metric table, the pairwise table and the verdict."""
         rows = [(m, v, ci) for m, v, ci in self.reports[0].headline_rows()]
-        lines = ["# Model comparison", "", "| metric | " + " | ".join(self.names) + " |"]
+        lines = ["# Model comparison", ""]
+        for n, r in zip(self.names, self.reports, strict=True):
+            lines.append(f"{n}: {describe_split(r.info, len(r.y_true))}.")
+            warning = random_weights_warning(r.info)
+            if warning:
+                lines.append(f"**{n}: {warning}**")
+        lines += ["", "| metric | " + " | ".join(self.names) + " |"]
         lines.append("|---" * (len(self.names) + 1) + "|")
         for metric, _, _ in rows:
             cells = []
@@ -184,7 +266,7 @@ class ComparisonResult:
         lines += [
             "",
             "| a - b | only a right | only b right | McNemar p"
-            + (" (Holm)" if len(self.pairs) > 1 else "")
+            + (" (Holm-adjusted)" if len(self.pairs) > 1 else "")
             + " | test | Δ accuracy [CI] | Δ macro-F1 [CI] |",
         ]
         lines.append("|---|---|---|---|---|---|---|")
@@ -229,6 +311,7 @@ def compare(
     alpha: float = 0.05,
     n_boot: int = 2000,
     seed: int = 0,
+    allow_selection_split: bool = False,
 ) -> ComparisonResult:
     """Compares two or more models evaluated on the same images.
 
@@ -241,12 +324,17 @@ def compare(
             ``1 - alpha``. Defaults to `0.05`.
         n_boot: Paired-bootstrap resamples. Defaults to `2000`.
         seed: Bootstrap seed. Defaults to `0`.
+        allow_selection_split: Compare reports computed on a split that was used for model
+            selection (early stopping / best epoch); every verdict then says so in words.
+            Defaults to `False` (such reports are refused).
 
     Returns:
         A :class:`ComparisonResult`; ``result.verdict`` is the plain-language answer.
 
     Raises:
-        ComparisonError: If the reports differ in images (ids), labels or class names.
+        ComparisonError: If the reports differ in images (ids), labels or class names, or
+            one was computed on a model-selection split and ``allow_selection_split`` is
+            false.
         ValueError: On fewer than two reports, bad ``names`` or ``alpha`` outside ``(0, 1)``.
 
     Example:
@@ -255,7 +343,7 @@ def compare(
         >>> b = EvaluationReport.from_predictions(y, np.eye(2)[[0, 1, 0, 0, 1, 1]],
         ...                                       class_names=None, bootstrap=0)
         >>> compare(a, b, names=["A", "B"], n_boot=200).pairs[0].verdict.split(" (")[0]
-        'No significant difference between A and B'
+        'No significant difference between A and B in accuracy or macro-F1'
     """
     loaded = tuple(
         r if isinstance(r, EvaluationReport) else EvaluationReport.from_json(r) for r in reports
@@ -274,6 +362,16 @@ def compare(
             f"`names` must hold {len(loaded)} unique names, one per report. Received: names={list(names)}"
         )
     _check_same_images(loaded, names)
+    selected = [n for n, r in zip(names, loaded, strict=True) if used_for_selection(r.info)]
+    if selected and not allow_selection_split:
+        raise ComparisonError(
+            f"Report(s) {selected} were computed on a split used for model selection (early "
+            "stopping / best epoch), so their numbers are optimistic and a verdict on them is "
+            "not a test result. Evaluate the models on a held-out test split (fracturenet "
+            "evaluate --split test), or pass allow_selection_split=True "
+            "(--allow-selection-split) to compare anyway; the verdict then says so. "
+            f"Received: {describe_split(loaded[0].info, len(loaded[0].y_true))}"
+        )
     y = loaded[0].y_true
     raw = []
     for i, j in combinations(range(len(loaded)), 2):
@@ -295,7 +393,18 @@ def compare(
             method,
             d["accuracy"],
             d["macro_f1"],
-            _verdict(a, b, d["accuracy"], d["macro_f1"], p_adj, alpha),
+            _verdict(
+                a,
+                b,
+                d["accuracy"],
+                d["macro_f1"],
+                p_adj,
+                alpha,
+                p_raw=p,
+                n_pairs=len(raw),
+                evaluated_on=describe_split(loaded[0].info, len(y)),
+                selection=a in selected or b in selected,
+            ),
         )
         for (a, b, b_, c_, p, method, d), p_adj in zip(raw, adjusted, strict=True)
     )

@@ -122,6 +122,9 @@ def evaluate(
     seed: int = 0,
     batch_size: int = 32,
     model_name: str | None = None,
+    split: str | None = None,
+    used_for_selection: bool | None = None,
+    info: dict[str, Any] | None = None,
 ) -> EvaluationReport:
     """Predicts ``data`` with ``model`` and returns the metrics, intervals and predictions.
 
@@ -144,6 +147,14 @@ def evaluate(
         seed: Seed of the bootstrap. Defaults to `0`.
         batch_size: Batch size used for ``(x, y)`` arrays. Defaults to `32`.
         model_name: Name for the report. Defaults to `None` (the model's ``name``).
+        split: Name of the split ``data`` is, e.g. ``"test"``; stated in every table and
+            verdict. Defaults to `None` (not recorded).
+        used_for_selection: Whether ``data`` picked the model or its epoch (early stopping,
+            best-epoch restore); :func:`~fracturenet.evaluation.compare` refuses such reports
+            unless told otherwise. Defaults to `None` (not recorded).
+        info: More provenance for the report (e.g. ``resize_mode``, data fingerprints).
+            Defaults to `None`. The model's backbone, input size, precision, weights source
+            and library versions are added automatically.
 
     Returns:
         An :class:`EvaluationReport`.
@@ -183,13 +194,25 @@ def evaluate(
             "`data` labels do not match the predictions one to one. "
             f"Received: {len(y_true)} labels for {len(y_prob)} images"
         )
+    from fracturenet.data.fingerprint import file_set_fingerprint
+    from fracturenet.models.provenance import model_provenance
+
+    ids = ids if ids is not None else data_ids
+    evaluated = file_set_fingerprint([str(i) for i in ids], y_true.tolist()) if ids else None
     return EvaluationReport.from_predictions(
         y_true,
         y_prob,
         class_names=class_names,
-        ids=ids if ids is not None else data_ids,
+        ids=ids,
         model_name=model_name or getattr(model, "name", None),
         bootstrap=bootstrap,
         seed=seed,
-        info={"tta": bool(tta)},
+        info={
+            "tta": bool(tta),
+            "split": split,
+            "used_for_selection": used_for_selection,
+            **model_provenance(model),
+            **({"data": {"evaluated": evaluated}} if evaluated else {}),
+            **(info or {}),
+        },
     )

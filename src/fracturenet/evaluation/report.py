@@ -24,6 +24,12 @@ from fracturenet.evaluation.export import (
     write_new_file,
 )
 from fracturenet.evaluation.metrics import compute_metrics, validate_predictions
+from fracturenet.evaluation.provenance import (
+    PROVENANCE_KEYS,
+    describe_split,
+    provenance_lines,
+    used_for_selection,
+)
 
 __all__ = ["EvaluationReport", "HEADLINE_METRICS"]
 
@@ -47,7 +53,18 @@ HEADLINE_METRICS: tuple[str, ...] = (
 )
 """Scalar metrics shown in the Markdown and HTML summaries, in this order."""
 
-_CI_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc_macro")
+_CI_METRICS = (  # every headline metric the bootstrap can resample
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "weighted_f1",
+    "roc_auc_macro",
+    "cohen_kappa",
+    "mcc",
+    "log_loss",
+    "brier",
+    "ece",
+)
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -61,14 +78,18 @@ class EvaluationReport:
     Attributes:
         metrics: Output of :func:`~fracturenet.evaluation.compute_metrics`.
         intervals: Metric name -> 95 % percentile-bootstrap :class:`ConfidenceInterval`
-            (accuracy, balanced accuracy, macro-F1, macro ROC-AUC); empty if bootstrap=0.
+            (accuracy, balanced accuracy, macro- and weighted F1, macro ROC-AUC, Cohen's
+            kappa, MCC, log-loss, Brier score, ECE); empty if bootstrap=0.
         y_true: Integer labels, shape ``(n,)``.
         y_prob: Probabilities, shape ``(n, k)``.
         ids: One id per image (file path, or the index as a string).
         class_names: ``k`` class names.
         model_name: Name shown in reports and comparisons, or ``None``.
-        info: Provenance: ``bootstrap``, ``seed``, and whatever the producer adds
-            (``tta``, data source, ...).
+        info: Provenance: ``bootstrap``, ``seed``, ``split`` and ``used_for_selection``
+            (whether that split picked the epoch or model; ``None`` when unknown), the model's
+            ``backbone``, ``input_shape``, ``precision``, ``weights`` source and ``versions``
+            (see :func:`~fracturenet.models.provenance.model_provenance`), and whatever
+            the producer adds (``tta``, ``data`` fingerprints, ...).
 
     Example:
         >>> r = EvaluationReport.from_predictions([0, 1, 1], [[.8, .2], [.3, .7], [.6, .4]],
@@ -152,6 +173,12 @@ class EvaluationReport:
                 "metrics": self.metrics,
                 "intervals": {k: ci.to_dict() for k, ci in self.intervals.items()},
                 "info": self.info,
+                "evaluated_on": {
+                    "split": self.info.get("split"),
+                    "n_images": len(self.y_true),
+                    "used_for_selection": used_for_selection(self.info),
+                    "summary": describe_split(self.info, len(self.y_true)),
+                },
                 "ids": list(self.ids),
                 "y_true": self.y_true,
                 "y_prob": self.y_prob,
@@ -241,6 +268,8 @@ class EvaluationReport:
             f"# Evaluation of {self.model_name or 'model'} (n = {m['n']} images, "
             f"{m['num_classes']} classes)",
             "",
+            *provenance_lines(self.info, m["n"]),
+            "",
             f"| metric | value | {level:.0%} CI |",
             "|---|---|---|",
         ]
@@ -259,8 +288,9 @@ class EvaluationReport:
         lines.append("|---" * (len(self.class_names) + 1) + "|")
         for name, row in zip(self.class_names, m["confusion_matrix"], strict=True):
             lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-        if self.info:
-            lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in self.info.items())]
+        settings = {k: v for k, v in self.info.items() if k not in PROVENANCE_KEYS}
+        if settings:
+            lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items())]
         return "\n".join(lines) + "\n"
 
     def to_html(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:

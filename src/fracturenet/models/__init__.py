@@ -24,9 +24,11 @@ from fracturenet.models.registry import (
 )
 from fracturenet.models.weights import (
     WeightsReport,
+    file_sha256,
     imagenet_weights_cached,
     imagenet_weights_path,
     load_weights_by_name,
+    weights_info,
 )
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "backbone_of",
     "block_start_index",
     "build_classifier",
+    "file_sha256",
     "fold_batchnorm",
     "get_backbone",
     "imagenet_weights_cached",
@@ -54,4 +57,5 @@ __all__ = [
     "set_trainable",
     "split_feature_extractor",
     "trainable_summary",
+    "weights_info",
 ]

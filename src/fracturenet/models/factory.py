@@ -28,7 +28,12 @@ from fracturenet.models.layout import (
 )
 from fracturenet.models.preprocessing import BackbonePreprocessing, GrayscaleToRGB
 from fracturenet.models.registry import get_backbone
-from fracturenet.models.weights import _resolve_imagenet_weights, load_weights_by_name
+from fracturenet.models.weights import (
+    _remember,
+    _resolve_imagenet_weights,
+    file_sha256,
+    load_weights_by_name,
+)
 
 __all__ = ["POOLINGS", "build_classifier", "split_feature_extractor"]
 
@@ -120,6 +125,7 @@ def build_classifier(
     binary: bool = False,
     name: str | None = None,
     feature_norm: bool | None = None,
+    allow_partial_weights: bool = False,
 ) -> keras.Model:
     """Builds a transfer-learning classifier as one flat functional ``keras.Model``.
 
@@ -151,6 +157,10 @@ def build_classifier(
             (VGG16 especially) yields pooled features that barely differ between images;
             standardising them lets the head, and the gradient into the backbone, see the
             differences. Defaults to `None`: on when ``weights=None``, off otherwise.
+        allow_partial_weights: With a weights file, load it even if some backbone layers do
+            not match (they stay random); the matched fraction is recorded in
+            ``weights_info(model)``, the saved metadata and every report. Defaults to `False`
+            (every backbone weight must load, or the build fails naming what did not).
 
     Returns:
         The uncompiled model.
@@ -160,7 +170,8 @@ def build_classifier(
         ValueError: If another argument is invalid (the message names it).
         WeightsUnavailableError: If ImageNet weights are not cached and cannot be fetched,
             or the weights file does not exist.
-        WeightsMismatchError: If most backbone layers are missing from the weights file.
+        WeightsMismatchError: If a backbone layer is missing from the weights file (most of
+            them, with ``allow_partial_weights``).
 
     Example:
         >>> from fracturenet.models import build_classifier
@@ -219,10 +230,25 @@ def build_classifier(
         name="predictions",
     )(y)
     model = keras.Model(inputs, outputs, name=name or f"{spec.name}_classifier")
-    if weights not in (None, "imagenet"):
-        load_weights_by_name(model, weights, layers=backbone_layers(model))
+    _record_weights(model, weights, constructor_weights, allow_partial_weights)
     set_trainable(model, "none" if freeze else "all")
     return model
+
+
+def _record_weights(
+    model: keras.Model, weights: Any, imagenet_file: str | None, allow_partial: bool
+) -> None:
+    """Loads a weights file (all or nothing unless ``allow_partial``) and records the source."""
+    if weights is None:
+        info = {"source": "none", "note": "random initialisation, no pretrained weights"}
+    elif weights == "imagenet":
+        info = {"source": "imagenet", "path": imagenet_file, "sha256": file_sha256(imagenet_file)}
+    else:
+        report = load_weights_by_name(
+            model, weights, layers=backbone_layers(model), allow_partial=allow_partial
+        )
+        info = {"source": "file", "sha256": file_sha256(weights), **report.to_dict()}
+    _remember(model, info)
 
 
 def split_feature_extractor(model: keras.Model) -> tuple[keras.Model, keras.Model]:

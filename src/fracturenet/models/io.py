@@ -32,6 +32,7 @@ from fracturenet._version import __version__
 from fracturenet.exceptions import ModelFormatError
 from fracturenet.models import preprocessing as _preprocessing  # noqa: F401  (registers layers)
 from fracturenet.models.layout import backbone_of
+from fracturenet.models.weights import _remember, weights_info
 
 __all__ = ["METADATA_ENTRY", "FORMAT_VERSION", "load_model", "read_metadata", "save_model"]
 
@@ -64,7 +65,8 @@ def save_model(
             Defaults to `False`.
         **metadata: JSON-serialisable extras, e.g. ``class_names=[...]``,
             ``training_config={...}``. ``backbone``, ``input_shape``, ``preprocessing``,
-            ``num_outputs``, ``fracturenet_version``, ``keras_version`` and
+            ``num_outputs``, ``fracturenet_version``, ``keras_version``, ``weights`` (where the
+            backbone weights came from, when known) and
             ``format_version`` are filled in automatically.
 
     Raises:
@@ -102,6 +104,8 @@ def save_model(
         "input_shape": list(model.input_shape[1:]),
         "num_outputs": int(model.output_shape[-1]),
     }
+    if weights_info(model) is not None:  # where the backbone weights came from
+        info["weights"] = weights_info(model)
     clash = sorted(set(metadata) & set(info))
     if clash:
         raise ValueError(
@@ -223,5 +227,7 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> keras.
         ...
         FileNotFoundError: Model file 'missing.keras' does not exist. ...
     """
-    read_metadata(path)
-    return keras.saving.load_model(str(path), compile=compile, safe_mode=True)
+    info = read_metadata(path)
+    model = keras.saving.load_model(str(path), compile=compile, safe_mode=True)
+    _remember(model, info.get("weights"))
+    return model

@@ -13,9 +13,12 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
+import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +29,19 @@ from fracturenet.models.registry import BackboneSpec, get_backbone
 
 __all__ = [
     "WeightsReport",
+    "file_sha256",
     "imagenet_weights_cached",
     "imagenet_weights_path",
     "load_weights_by_name",
+    "weights_info",
 ]
 
-#: Fraction of the backbone's weight-carrying layers that must load from a file.
+#: With ``allow_partial=True``, the fraction of the backbone's weight-carrying layers that must
+#: still load from a file (below it the file is for another network). Without it, all must.
 MIN_MATCHED_FRACTION = 0.5
+
+# Where each model's weights came from (see weights_info); weak keys, so models still free.
+_PROVENANCE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def _keras_models_dirs() -> list[Path]:
@@ -176,11 +185,101 @@ class WeightsReport:
         total = len(self.matched) + len(self.unmatched) + len(self.shape_mismatched)
         return len(self.matched) / total if total else 0.0
 
+    @property
+    def complete(self) -> bool:
+        """Whether every weight-carrying layer (nested blocks included) loaded."""
+        return bool(self.matched) and not self.unmatched and not self.shape_mismatched
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns what a report or run folder records about the load (JSON-able).
+
+        Example:
+            >>> WeightsReport("w.h5", "name", matched=("a", "b"), unmatched=("c",)).to_dict()[
+            ...     "matched_fraction"]
+            0.6667
+        """
+        return {
+            "path": self.path,
+            "mode": self.mode,
+            "matched_fraction": round(self.matched_fraction, 4),
+            "partial": not self.complete,
+            "unmatched": list(self.unmatched),
+            "shape_mismatched": list(self.shape_mismatched),
+        }
+
 
 def _snake(name: str) -> str:  # same rule as keras.src.utils.naming.to_snake_case
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _nested_vars(group: Any, layer: Any) -> list[Any] | None:
+    """A Keras 3 file's arrays for ``layer`` in the order of ``layer.weights``.
+
+    Keras 3 stores a layer's own variables under ``vars`` and those of the layers it contains
+    (e.g. ConvNeXt's stem and downsampling blocks, which are ``Sequential`` models) under
+    ``layers/<snake_class_name>[_<n>]``. Returns ``None`` if a sublayer with weights is missing.
+    """
+    own = group.get("vars")
+    values = [own[str(i)][()] for i in range(len(own))] if own is not None else []
+    sublayers = [s for s in getattr(layer, "layers", None) or () if s is not layer]
+    if not sublayers:
+        return values
+    children = group.get("layers")
+    counters: dict[str, int] = {}
+    for sub in sublayers:
+        base = _snake(type(sub).__name__)
+        n = counters.get(base, -1) + 1
+        counters[base] = n
+        child = None if children is None else children.get(base if n == 0 else f"{base}_{n}")
+        if child is None:
+            if sub.weights:
+                return None
+            continue
+        inner = _nested_vars(child, sub)
+        if inner is None:
+            return None
+        values += inner
+    return values
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Returns the SHA-256 hex digest of a file, read in 1 MiB chunks.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as f:
+        ...     _ = f.write(b"abc")
+        >>> file_sha256(f.name)[:12]
+        'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weights_info(model: Any) -> dict[str, Any] | None:
+    """Returns where a classifier's backbone weights came from, or ``None`` if unknown.
+
+    Set by ``build_classifier`` and ``load_model`` (from the saved metadata): ``source``
+    (``"imagenet"``, ``"none"`` for random initialisation, or ``"file"``), and for files the
+    ``path``, ``sha256``, ``matched_fraction`` and ``partial`` flag of the load.
+
+    Example:
+        >>> from fracturenet.models import build_classifier
+        >>> m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+        >>> weights_info(m)["source"]
+        'none'
+    """
+    return _PROVENANCE.get(model)
+
+
+def _remember(model: Any, info: dict[str, Any] | None) -> None:
+    if info is not None:
+        _PROVENANCE[model] = dict(info)
 
 
 def _read_file(path: Path, layers: list[Any]) -> tuple[str, dict[str, list[Any]]]:
@@ -209,8 +308,9 @@ def _read_file(path: Path, layers: list[Any]) -> tuple[str, dict[str, list[Any]]
                 counters[base] = n
                 key = base if n == 0 else f"{base}_{n}"
                 g = group["layers"].get(key)
-                if g is not None and "vars" in g and len(g["vars"]):
-                    arrays[layer.name] = [g["vars"][str(i)][()] for i in range(len(g["vars"]))]
+                values = None if g is None else _nested_vars(g, layer)
+                if values:
+                    arrays[layer.name] = values
             return "structure", arrays
     raise WeightsMismatchError(
         f"{path} is not a Keras weights file (no 'layer_names' or 'layers' entries). "
@@ -219,26 +319,35 @@ def _read_file(path: Path, layers: list[Any]) -> tuple[str, dict[str, list[Any]]
 
 
 def load_weights_by_name(
-    model: Any, path: str | os.PathLike[str], *, layers: list[Any] | None = None
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    layers: list[Any] | None = None,
+    allow_partial: bool = False,
 ) -> WeightsReport:
-    """Loads a weights file into matching layers of ``model`` and reports what matched.
+    """Loads a weights file into matching layers of ``model``: all of them, or nothing.
 
     Legacy ``.h5`` files (Keras 2, full or no-top, e.g. RadImageNet's ResNet50 and
     DenseNet121 files) are matched by layer name. Keras 3 ``.weights.h5`` files store no
-    layer names and are matched by layer class and order. Every match is shape-checked.
+    layer names and are matched by layer class and order, nested blocks included. Every match
+    is shape-checked. A model that claims pretrained weights but is partly random is the
+    worst kind of wrong number, so by default every weight-carrying layer must match.
 
     Args:
         model: The Keras model to fill.
         path: The weights file.
         layers: The layers to fill, in model order. Defaults to every layer of ``model``.
+        allow_partial: Load the layers that match even if some do not (they keep their
+            random initialisation; a warning gives the matched fraction, which the report
+            records). At least half must still match. Defaults to `False`.
 
     Returns:
         A :class:`WeightsReport`.
 
     Raises:
         WeightsUnavailableError: If ``path`` does not exist.
-        WeightsMismatchError: If fewer than half the weight-carrying layers loaded (then
-            nothing is changed).
+        WeightsMismatchError: If a weight-carrying layer did not load (or, with
+            ``allow_partial``, fewer than half did); then nothing is changed.
 
     Example:
         >>> import keras, tempfile, os
@@ -278,12 +387,28 @@ def load_weights_by_name(
         shape_mismatched=tuple(mismatched),
         unused=tuple(k for k in arrays if k not in used),
     )
-    if report.matched_fraction < MIN_MATCHED_FRACTION:
+    total = len(matched) + len(unmatched) + len(mismatched)
+    if not report.complete and (
+        not allow_partial or report.matched_fraction < MIN_MATCHED_FRACTION
+    ):
+        way_out = (
+            ""
+            if allow_partial or report.matched_fraction < MIN_MATCHED_FRACTION
+            else " or pass allow_partial=True to keep the rest random (recorded as partial)"
+        )
         raise WeightsMismatchError(
-            f"Only {len(matched)} of {len(matched) + len(unmatched) + len(mismatched)} layers "
-            f"with weights could be loaded from {str(file)!r} (matched by {mode}); it does not "
-            f"fit this backbone. Not found: {unmatched[:5]}; wrong shapes: {mismatched[:5]}. "
-            f"Pass a weights file made for this backbone. Received: weights={str(path)!r}"
+            f"Only {len(matched)} of {total} layers with weights could be loaded from "
+            f"{str(file)!r} (matched by {mode}, {report.matched_fraction:.1%}); nothing was "
+            f"loaded. Not found: {unmatched[:5]}; wrong shapes: {mismatched[:5]}. Pass a "
+            f"weights file made for this backbone{way_out}. Received: weights={str(path)!r}"
+        )
+    if not report.complete:
+        warnings.warn(
+            f"Partial weights: {len(matched)} of {total} layers ({report.matched_fraction:.1%}) "
+            f"loaded from {str(file)!r}; {unmatched[:5] + mismatched[:5]} keep their random "
+            "initialisation. This is recorded in the model's metadata and reports.",
+            UserWarning,
+            stacklevel=2,
         )
     for layer, values in plan:
         for variable, value in zip(layer.weights, values, strict=True):

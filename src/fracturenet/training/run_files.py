@@ -9,6 +9,7 @@ import numpy as np
 from fracturenet.exceptions import CheckpointError, DiskFullError
 from fracturenet.training.checkpoint import load_best_weights, load_checkpoint
 from fracturenet.training.history import TrainingHistory, plot_history
+from fracturenet.training.provenance import write_provenance
 from fracturenet.training.resume_check import check_resume, data_fingerprint
 from fracturenet.training.rundir import free_bytes
 from fracturenet.training.setup import environment_info
@@ -17,7 +18,7 @@ __all__ = ["finish_run", "run_record", "start_run"]
 
 
 def run_record(
-    trainer: Any, config: dict[str, Any], data: tuple[Any, Any] = (None, None)
+    trainer: Any, config: dict[str, Any], data: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """What ``config.json`` records: model, fit arguments, classes, precision and data."""
     model = trainer.model
@@ -28,7 +29,7 @@ def run_record(
         "fit": config,
         "class_names": list(trainer.class_names or []),
         "precision": trainer.plan.precision,
-        "data": {"train": data_fingerprint(data[0]), "val": data_fingerprint(data[1])},
+        "data": {k: data_fingerprint((data or {}).get(k)) for k in ("train", "val")},
     }
 
 
@@ -36,9 +37,11 @@ def start_run(
     trainer: Any,
     config: dict[str, Any],
     history: TrainingHistory,
-    data: tuple[Any, Any] = (None, None),
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """Writes ``config.json`` and ``environment.json``; on resume, loads the last checkpoint.
+    """Writes ``config.json``, ``environment.json`` and the provenance (file lists of
+    ``data``, split name -> manifest; see :mod:`~fracturenet.training.provenance`); on
+    resume, loads the last checkpoint.
 
     On resume the new settings and data are first compared with the saved ``config.json``
     (see :mod:`~fracturenet.training.resume_check`): a difference outside the keys that are
@@ -48,7 +51,8 @@ def start_run(
         trainer: The :class:`~fracturenet.training.Trainer`.
         config: The fit arguments (``fit_config``).
         history: The history to fill from the checkpoint.
-        data: The ``(train, val)`` inputs, fingerprinted. Defaults to `(None, None)`.
+        data: ``{"train": ..., "val": ...}`` inputs, fingerprinted and listed in the
+            provenance. Defaults to `None`.
 
     Returns:
         The checkpoint state to resume from, or ``None`` (no run directory, or a new run).
@@ -80,6 +84,7 @@ def start_run(
     run.write_json(
         "environment.json", environment_info(trainer.plan, trainer.hardware, trainer.seed)
     )
+    write_provenance(run, trainer.model, data or {})
     return state
 
 

@@ -284,7 +284,7 @@ class Trainer:
         history = TrainingHistory(
             monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
         )
-        state = start_run(self, fit_config(locals()), history, data=(train, val))
+        state = start_run(self, fit_config(locals()), history, {"train": train, "val": val})
         done = int(state["epoch"]) if state else 0
 
         if done < epochs:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fracturenet.cli import UsageError, command
-from fracturenet.commands._common import print_json
+from fracturenet.commands._common import file_link, print_json
 
 
 @command(
@@ -70,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(result.to_markdown())
         if args.html:
-            print(f"html: {args.html}")
+            print(f"html: {file_link(args.html)}")
     return 0

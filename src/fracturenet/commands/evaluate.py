@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fracturenet.cli import UsageError, command
-from fracturenet.commands._common import check_positive, print_json, progress
+from fracturenet.commands._common import check_positive, file_link, print_json, progress
 
 
 @command(
@@ -116,5 +116,5 @@ def run(args: argparse.Namespace) -> int:
         print(report.to_markdown())
         for label, file in (("report", args.out), ("html", args.html)):
             if file:
-                print(f"{label}: {file}")
+                print(f"{label}: {file_link(file)}")
     return 0

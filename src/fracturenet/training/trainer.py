@@ -386,7 +386,10 @@ class Trainer:
                 epochs=stop,
                 initial_epoch=start,
                 class_weight=class_weight,
-                callbacks=[callback],
+                # Keras' bar first, so it ends its line before our epoch line prints
+                callbacks=[keras.callbacks.ProgbarLogger(), callback]
+                if self.verbose == 1
+                else [callback],
                 verbose=1 if self.verbose == 1 else 0,
                 **fit_kw,
             )

@@ -25,8 +25,9 @@ from fracturenet.models.layout import (
     RGB_LAYER,
     _layer_or_error,
     backbone_layers,
+    backbone_marker,
 )
-from fracturenet.models.preprocessing import BackbonePreprocessing, GrayscaleToRGB
+from fracturenet.models.preprocessing import preprocessing_layer
 from fracturenet.models.registry import get_backbone
 from fracturenet.models.weights import _resolve_imagenet_weights, load_weights_by_name
 
@@ -181,10 +182,10 @@ def build_classifier(
     constructor_weights = _resolve_imagenet_weights(spec) if weights == "imagenet" else None
 
     inputs = keras.Input(shape=shape, dtype="float32", name="image")
-    x = GrayscaleToRGB(name=RGB_LAYER)(inputs) if shape[2] == 1 else inputs
-    x = BackbonePreprocessing(
-        backbone=spec.name, mode=spec.preprocessing, name=PREPROCESSING_LAYER
-    )(x)
+    # standard Keras layers only, so model.keras loads without fracturenet (preprocessing.py)
+    x = keras.layers.Identity(name=backbone_marker(spec.name))(inputs)
+    x = keras.layers.Concatenate(name=RGB_LAYER)([x, x, x]) if shape[2] == 1 else x
+    x = preprocessing_layer(spec.preprocessing, name=PREPROCESSING_LAYER)(x)
     base = spec.constructor(
         include_top=False,
         weights=constructor_weights,

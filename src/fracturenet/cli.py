@@ -32,6 +32,22 @@ def command(name: str, help_text: str, example: str) -> Callable[..., Any]:
     return deco
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """One help style: every option's default shown once, as ``(default: X)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            not action.option_strings
+            or "(default" in text
+            or action.default is None
+            or action.default is False  # store_true flags (0 is a default worth showing)
+            or action.default == argparse.SUPPRESS
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser with every registered subcommand."""
     from fracturenet import __version__
@@ -39,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fracturenet",
         description="Bone-fracture classification in X-rays with transfer learning.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"fracturenet {__version__}")
     parser.add_argument(
@@ -51,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=help_text,
             description=help_text,
             epilog=f"example:\n  {example}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
         # SUPPRESS: an absent subcommand --debug must not overwrite `fracturenet --debug CMD`
         p.add_argument(

@@ -86,3 +86,4 @@ def test_info_prints_no_tensorflow_noise_on_stderr():
     for noise in ("cuInit", "absl::InitializeLog", "cudart_stub", "cpu_feature_guard"):
         assert noise not in done.stderr, done.stderr
     assert "fracturenet:" in done.stdout
+    assert "backbones:" in done.stdout and "convnext_tiny" in done.stdout  # train --help says so

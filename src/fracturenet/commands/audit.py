@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     )
     p.add_argument("--min-side", type=int, default=64, help="smaller images count as tiny")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run
 
 

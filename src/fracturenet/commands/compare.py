@@ -25,10 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument("--names", help="comma-separated names, one per report")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--n-boot", type=int, default=2000, help="paired-bootstrap resamples")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.add_argument("--html", metavar="OUT.html", help="write a side-by-side HTML page")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run
 
 

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         "--cache-dir", default=None, help="phantom cache (default: ~/.cache/fracturenet)"
     )
     p.add_argument("--backbones", default="vgg16,resnet50", help="comma-separated backbone names")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed for phantoms, splits and weights")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run

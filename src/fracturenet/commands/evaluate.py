@@ -22,12 +22,12 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         "--split",
         default="auto",
         help="which images: a split name (test, val, train), 'all', or 'auto' "
-        "(the test split when the layout has one, else all). Default: auto",
+        "(the test split when the layout has one, else all)",
     )
     p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CIs")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=32, help="images per step")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.add_argument("--out", metavar="REPORT.json", help="save the report (for `compare`)")
     p.add_argument("--html", metavar="OUT.html", help="save a self-contained HTML report")
     p.add_argument("--overwrite", action="store_true", help="replace existing --out/--html")

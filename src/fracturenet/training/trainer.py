@@ -19,6 +19,7 @@ from fracturenet.training.hardware import (
     is_chief,
 )
 from fracturenet.training.history import TrainingHistory
+from fracturenet.training.run_cleanup import discard_new_run_dir
 from fracturenet.training.run_files import finish_run, start_run
 from fracturenet.training.rundir import RunDirectory
 from fracturenet.training.setup import (
@@ -121,18 +122,24 @@ class Trainer:
                 "resume=True is not supported with strategy='multi_worker' (TF_CONFIG set) "
                 "yet: resume the run on one machine, or start a new run. Received: resume=True"
             )
+        fresh = bool(run_dir) and not os.path.lexists(run_dir)
         if run_dir and (not multi_worker or is_chief(self.hardware.tf_config)):
             # before building the model, so a run_dir in use fails fast
             self.run = RunDirectory(run_dir, overwrite=overwrite, resume=resume)
         keras.utils.set_random_seed(self.seed)
         self.model_config = model if isinstance(model, ModelConfig) else None
-        if isinstance(model, keras.Model):
-            self.plan, self.strategy = plan_for_built_model(model, self.hardware, strategy), None
-            self.model = model
-        else:
-            self.plan, self.strategy, self.model = build_under_plan(
-                model_builder(model), self.hardware, precision, strategy
-            )
+        try:
+            if isinstance(model, keras.Model):
+                self.plan = plan_for_built_model(model, self.hardware, strategy)
+                self.strategy, self.model = None, model
+            else:
+                self.plan, self.strategy, self.model = build_under_plan(
+                    model_builder(model), self.hardware, precision, strategy
+                )
+        except BaseException:
+            if fresh and self.run is not None:  # leave no folder behind that blocks a retry
+                discard_new_run_dir(run_dir)
+            raise
         self.multi_worker = multi_worker
         for reason in self.plan.reasons:
             self.log(reason)

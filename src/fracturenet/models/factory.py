@@ -124,8 +124,10 @@ def build_classifier(
 ) -> keras.Model:
     """Builds a transfer-learning classifier as one flat functional ``keras.Model``.
 
-    The model takes raw pixels (0-255, float32, RGB or 1 channel). Inside it: a
-    ``"to_rgb"`` layer for 1-channel input, the backbone's ``"preprocessing"`` layer, the
+    The model takes raw pixels (0-255, float32, RGB or 1 channel). Inside it, all standard
+    Keras layers (so a saved model loads without fracturenet): an identity
+    ``"backbone_name_<backbone>"`` layer recording the backbone, a ``"to_rgb"`` layer for
+    1-channel input, the backbone's ``"preprocessing"`` layer, the
     backbone's layers inlined (never a nested model, so Grad-CAM can reach them), an
     identity ``"backbone_features"`` layer and the head ``"head_pool"`` -> optional
     ``"head_norm"`` (BatchNormalization) -> ``"head_dropout"`` -> optional ``"head_dense"``
@@ -164,11 +166,11 @@ def build_classifier(
         WeightsMismatchError: If most backbone layers are missing from the weights file.
 
     Example:
-        >>> from fracturenet.models import build_classifier
+        >>> from fracturenet.models import backbone_of, build_classifier
         >>> m = build_classifier("resnet50", num_classes=2, binary=True,
         ...                      input_shape=(32, 32, 1), weights=None)
-        >>> m.output_shape, m.get_layer("preprocessing").get_config()["mode"]
-        ((None, 1), 'caffe')
+        >>> m.output_shape, backbone_of(m), type(m.get_layer("preprocessing")).__name__
+        ((None, 1), 'resnet50', 'Dense')
     """
     spec = get_backbone(backbone)
     shape = _check_args(

@@ -13,8 +13,8 @@ Example:
     >>> import numpy as np
     >>> from fracturenet.models import preprocessing_layer
     >>> layer = preprocessing_layer("tf")
-    >>> np.asarray(layer(np.array([[[[0.0, 127.5, 255.0]]]]))).round(6).tolist()
-    [[[[-1.0, 0.0, 1.0]]]]
+    >>> [round(float(v), 6) for v in np.asarray(layer(np.array([[[[0.0, 127.5, 255.0]]]]))).ravel()]
+    [-1.0, 0.0, 1.0]
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def preprocessing_layer(mode: str, *, name: str = "preprocessing") -> keras.laye
         >>> import numpy as np
         >>> from fracturenet.models import preprocessing_layer
         >>> layer = preprocessing_layer("caffe")
-        >>> np.asarray(layer(np.array([[[[255.0, 0.0, 0.0]]]]))).round(3).tolist()
-        [[[[-103.939, -116.779, 131.32]]]]
+        >>> [round(float(v), 3) for v in np.asarray(layer(np.array([[[[255.0, 0.0, 0.0]]]]))).ravel()]
+        [-103.939, -116.779, 131.32]
     """
     if mode not in PREPROCESSING_MODES:
         raise ValueError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import keras
@@ -71,8 +72,9 @@ class Trainer:
         strategy: ``"auto"``, ``"default"``, ``"mirrored"``, ``"multi_worker"`` or a
             ``tf.distribute.Strategy`` instance. Defaults to `"auto"`.
         seed: Seed for weight initialisation and shuffling. Defaults to `42`.
-        verbose: 0 quiet, 1 Keras progress bars plus one line per epoch, 2 the epoch lines
-            only. Defaults to `1`.
+        verbose: 0 quiet, 1 Keras progress bars (on a terminal) plus one line per epoch, 2
+            the epoch lines only; both report feature extraction with totals and ETA.
+            Defaults to `1`.
         class_names: Class names stored with the saved model (taken from a ``Manifest``
             passed to ``fit`` when not given). Defaults to `None`.
         hardware: A hardware description to plan for instead of detecting this machine's.
@@ -386,6 +388,7 @@ class Trainer:
                 seed=self.seed,
             )
             return
+        bars = self.verbose == 1 and sys.stdout.isatty()
         with self._scope():
             active.fit(
                 x,
@@ -393,10 +396,10 @@ class Trainer:
                 epochs=stop,
                 initial_epoch=start,
                 class_weight=class_weight,
-                # Keras' bar first, so it ends its line before our epoch line prints
-                callbacks=[keras.callbacks.ProgbarLogger(), callback]
-                if self.verbose == 1
-                else [callback],
-                verbose=1 if self.verbose == 1 else 0,
+                # Keras' bar first, so it ends its line before our epoch line prints; no bar
+                # when stdout is a file or pipe (its \r and \b codes garble logs; our epoch
+                # line says the same)
+                callbacks=[keras.callbacks.ProgbarLogger(), callback] if bars else [callback],
+                verbose=1 if bars else 0,
                 **fit_kw,
             )

@@ -55,7 +55,7 @@ def extract_features(
         feats = (
             predict(extractor, np.asarray(x))
             if predict is not None
-            else extractor.predict(x, verbose=verbose, batch_size=32)
+            else extractor.predict(x, verbose=0, batch_size=32)  # in-memory arrays: quick
         )
         return np.asarray(feats, dtype=np.float32), np.asarray(y).astype(np.int64)
     feats: list[np.ndarray] = []

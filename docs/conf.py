@@ -35,6 +35,8 @@ extensions = [
     "sphinx.ext.intersphinx",
     "run_examples",
     "constants",
+    "cli_help",
+    "page_check",
 ]
 autosummary_generate = True
 autodoc_typehints = "description"

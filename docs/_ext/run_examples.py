@@ -52,7 +52,9 @@ def _run(script: Path, out: Path, repo: Path, timeout: int) -> str:
             f"examples/{script.name} --quick failed (exit {proc.returncode}):\n"
             f"{proc.stderr[-3000:]}"
         )
-    (tmp / "stdout.txt").write_text(proc.stdout.replace(str(tmp), "OUT"), encoding="utf-8")
+    # the folder the page's command line names, not the build machine's temporary path
+    shown = proc.stdout.replace(str(tmp), f"runs/{script.stem}")
+    (tmp / "stdout.txt").write_text(shown, encoding="utf-8")
     tmp.rename(out)
     logger.info(f"[examples] {script.name}: {time.perf_counter() - start:.0f} s")
     return proc.stdout
@@ -77,11 +79,6 @@ def _page(script: Path, title: str, stdout: str | None, figures: list[str]) -> s
         "",
         *doc[1:],
         "",
-        f"Source: ``examples/{script.name}``",
-        "",
-        f".. literalinclude:: ../../../examples/{script.name}",
-        "   :language: python",
-        "",
         "Output of ``--quick``",
         "-" * 21,
         "",
@@ -90,7 +87,8 @@ def _page(script: Path, title: str, stdout: str | None, figures: list[str]) -> s
         lines += ["Not executed in this build (``FRACTURENET_DOCS_EXAMPLES=skip``).", ""]
     else:
         lines += [
-            "Printed by ``python examples/" + script.name + " --quick`` in this build "
+            f"Printed by ``python examples/{script.name} --quick --out runs/{script.stem}`` "
+            "in this build "
             "(tiny phantoms, one epoch: the numbers show the pipeline, not a result):",
             "",
             ".. code-block:: text",
@@ -99,6 +97,17 @@ def _page(script: Path, title: str, stdout: str | None, figures: list[str]) -> s
         lines += ["   " + ln for ln in stdout.rstrip().splitlines()] + [""]
         for fig in figures:
             lines += [f".. image:: {fig}", f"   :alt: {fig} written by {script.name}", ""]
+    # the output first, the (long) source after it
+    lines += [
+        "Source",
+        "------",
+        "",
+        f"``examples/{script.name}``:",
+        "",
+        f".. literalinclude:: ../../../examples/{script.name}",
+        "   :language: python",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -10,10 +10,11 @@ Exit codes: 0 success, 2 usage error, 1 failure (a one-line message; the traceba
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from fracturenet.console import quiet_tensorflow_start
 
 __all__ = ["main", "build_parser", "command", "UsageError"]
 
@@ -31,6 +32,22 @@ def command(name: str, help_text: str, example: str) -> Callable[..., Any]:
     return deco
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """One help style: every option's default shown once, as ``(default: X)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            not action.option_strings
+            or "(default" in text
+            or action.default is None
+            or action.default is False  # store_true flags (0 is a default worth showing)
+            or action.default == argparse.SUPPRESS
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser with every registered subcommand."""
     from fracturenet import __version__
@@ -38,9 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fracturenet",
         description="Bone-fracture classification in X-rays with transfer learning.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"fracturenet {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks and TensorFlow's start-up logs"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (add_args, help_text, example) in _COMMANDS.items():
         p = sub.add_parser(
@@ -48,9 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
             help=help_text,
             description=help_text,
             epilog=f"example:\n  {example}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
-        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        # SUPPRESS: an absent subcommand --debug must not overwrite `fracturenet --debug CMD`
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show full tracebacks and TensorFlow's start-up logs",
+        )
         p.set_defaults(handler=add_args(p))
     return parser
 
@@ -64,7 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 on success, 1 on failure, 2 on a usage error.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from fracturenet import commands  # noqa: F401  (registers the subcommands)
 
     parser = build_parser()
@@ -73,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for usage errors
         return int(exc.code or 0)
     try:
+        # TensorFlow's CUDA/absl start-up lines, without hiding other errors (console.py)
+        quiet_tensorflow_start(keep_logs=True if args.debug else None)
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("fracturenet: interrupted", file=sys.stderr)

@@ -60,9 +60,10 @@ def test_build_is_flat_with_named_layers(built):
         assert required in names
     assert names[-1] == "predictions"
     assert model.get_layer("predictions").dtype_policy.compute_dtype == "float32"
-    config = model.get_layer("preprocessing").get_config()
-    assert config["backbone"] == backbone == backbone_of(model)
-    assert config["mode"] == get_backbone(backbone).preprocessing
+    assert backbone_of(model) == backbone
+    # standard Keras layers only: the saved model loads without fracturenet
+    custom = [la.name for la in model.layers if not type(la).__module__.startswith("keras.")]
+    assert custom == []
     out = keras.ops.convert_to_numpy(model(pixels(size), training=False))
     assert out.shape == (2, 3)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)

@@ -37,7 +37,8 @@ def test_vgg16_policies_by_layer_name(vgg):
     assert _trainable_layers(vgg) == ["block5_conv2", "block5_conv3", "head_dense", "predictions"]
     set_trainable(vgg, "all")
     summary = trainable_summary(vgg)
-    assert summary["non_trainable_params"] == 0
+    # only the fixed preprocessing constants (caffe: a frozen 3x3 Dense plus bias) stay frozen
+    assert summary["non_trainable_params"] == vgg.get_layer("preprocessing").count_params() == 12
     # VGG16 no-top has 14,714,688 parameters; head: 512*8+8 + 8*2+2
     assert summary["trainable_params"] == 14_714_688 + 4104 + 18
     set_trainable(vgg, "none")

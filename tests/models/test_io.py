@@ -101,8 +101,9 @@ def test_optimizer_state_is_left_out_unless_asked(tmp_path):
 
     from fracturenet.models import build_classifier, load_model, save_model
 
-    m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None,
-                         freeze=False)
+    m = build_classifier(
+        "vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, freeze=False
+    )
     m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     m.fit(x, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
@@ -112,4 +113,56 @@ def test_optimizer_state_is_left_out_unless_asked(tmp_path):
     assert bare < 0.5 * full  # Adam keeps two slots per trainable weight
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(load_model(tmp_path / "bare.keras")(x)),
-        keras.ops.convert_to_numpy(m(x)), atol=1e-6)
+        keras.ops.convert_to_numpy(m(x)),
+        atol=1e-6,
+    )
+
+
+_PLAIN_KERAS = """
+import sys
+import numpy as np
+import keras
+model = keras.saving.load_model(sys.argv[1], safe_mode=True)
+x = np.load(sys.argv[2])
+np.save(sys.argv[3], keras.ops.convert_to_numpy(model(x)))
+assert not any(m == "fracturenet" or m.startswith("fracturenet.") for m in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("backbone", "channels"), [("vgg16", 1), ("resnet50v2", 3), ("densenet121", 3)]
+)
+def test_saved_model_loads_in_plain_keras_without_fracturenet(backbone, channels, tmp_path):
+    """caffe (RGB->BGR, from grayscale), tf and torch preprocessing, in a fresh process."""
+    import subprocess
+    import sys
+
+    model = build_classifier(backbone, num_classes=3, input_shape=(32, 32, channels), weights=None)
+    path = tmp_path / "model.keras"
+    save_model(model, path, class_names=["a", "b", "c"])
+    x = pixels(32, channels=channels)
+    np.save(tmp_path / "x.npy", x)
+    script = tmp_path / "plain.py"
+    script.write_text(_PLAIN_KERAS)
+    # an empty PYTHONPATH and the tmp folder as cwd: fracturenet is not importable by accident
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            str(script),
+            str(path),
+            str(tmp_path / "x.npy"),
+            str(tmp_path / "y.npy"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(
+        np.load(tmp_path / "y.npy"), keras.ops.convert_to_numpy(model(x)), rtol=1e-5, atol=1e-6
+    )

@@ -14,6 +14,7 @@ from fracturenet.models import (
     BackbonePreprocessing,
     get_backbone,
     list_backbones,
+    preprocessing_layer,
     register_backbone,
 )
 from tests.models.conftest import pixels
@@ -157,6 +158,13 @@ def test_preprocessing_matches_keras_preprocess_input(backbone):
     expected = module.preprocess_input(x.copy())
     got = BackbonePreprocessing(backbone=backbone, mode=spec.preprocessing)(x)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(got), expected, rtol=1e-5, atol=1e-4)
+    standard = preprocessing_layer(spec.preprocessing)(x)  # what build_classifier uses
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(standard), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_standard_preprocessing_layer_rejects_unknown_mode():
+    with pytest.raises(ValueError, match=r"Received: mode='bgr'"):
+        preprocessing_layer("bgr")
 
 
 def test_preprocessing_layer_rejects_unknown_mode():

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from fracturenet.cli import UsageError
 
-__all__ = ["print_json", "progress", "check_positive"]
+__all__ = ["print_json", "progress", "check_positive", "file_link"]
 
 
 def print_json(data: Any) -> None:
@@ -37,3 +38,9 @@ def check_positive(name: str, value: float | int | None, *, allow_zero: bool = F
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise UsageError(f"--{name.replace('_', '-')} must be {bound}. Received: {name}={value!r}")
+
+
+def file_link(path: str | Path) -> str:
+    """Returns ``path`` made absolute, with its ``file://`` link for a browser."""
+    full = Path(path).resolve()
+    return f"{full}  ({full.as_uri()})"

@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         help="unreadable images: list them in the report (skip) or also fail (raise, exit 1)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run
 
 

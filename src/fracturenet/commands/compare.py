@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fracturenet.cli import UsageError, command
-from fracturenet.commands._common import print_json
+from fracturenet.commands._common import file_link, print_json
 
 
 @command(
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument("--names", help="comma-separated names, one per report")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--n-boot", type=int, default=2000, help="paired-bootstrap resamples")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.add_argument(
         "--allow-selection-split",
         action="store_true",
@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument("--html", metavar="OUT.html", help="write a side-by-side HTML page")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run
 
 
@@ -76,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(result.to_markdown())
         if args.html:
-            print(f"html: {args.html}")
+            print(f"html: {file_link(args.html)}")
     return 0

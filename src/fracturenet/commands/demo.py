@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from fracturenet.cli import command
+from fracturenet.commands._common import file_link
 
 
 @command(
@@ -16,10 +18,14 @@ from fracturenet.cli import command
 )
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     p.add_argument("--quick", action="store_true", help="smaller budget: under 2 minutes on 2 CPUs")
-    p.add_argument("--out", default=None, help="new output folder (default: fracturenet-runs/demo-<time>)")
-    p.add_argument("--cache-dir", default=None, help="phantom cache (default: ~/.cache/fracturenet)")
+    p.add_argument(
+        "--out", default=None, help="new output folder (default: fracturenet-runs/demo-<time>)"
+    )
+    p.add_argument(
+        "--cache-dir", default=None, help="phantom cache (default: ~/.cache/fracturenet)"
+    )
     p.add_argument("--backbones", default="vgg16,resnet50", help="comma-separated backbone names")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed for phantoms, splits and weights")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run
@@ -37,13 +43,25 @@ def run(args: argparse.Namespace) -> int:
         verbose=0 if (args.quiet or args.json) else 1,
     )
     if args.json:
-        print(json.dumps({"out_dir": result.out_dir, "report_html": result.report_html,
-                          "metrics": result.metrics, "comparison": result.comparison,
-                          "weights": result.weights, "seconds": result.seconds}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "out_dir": str(Path(result.out_dir).resolve()),
+                    "report_html": str(Path(result.report_html).resolve()),
+                    "metrics": result.metrics,
+                    "comparison": result.comparison,
+                    "weights": result.weights,
+                    "seconds": result.seconds,
+                },
+                indent=2,
+            )
+        )
     else:
         for name, m in result.metrics.items():
-            print(f"{name:>10}: accuracy {m['accuracy']:.3f}  balanced {m['balanced_accuracy']:.3f}"
-                  f"  macro-F1 {m['macro_f1']:.3f}  (weights: {result.weights[name]})")
+            print(
+                f"{name:>10}: accuracy {m['accuracy']:.3f}  balanced {m['balanced_accuracy']:.3f}"
+                f"  macro-F1 {m['macro_f1']:.3f}  (weights: {result.weights[name]})"
+            )
         print(f"verdict: {result.comparison.get('verdict', '')}")
-        print(f"report: {result.report_html}")
+        print(f"report: {file_link(result.report_html)}")
     return 0

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fracturenet.cli import UsageError, command
-from fracturenet.commands._common import check_positive, print_json, progress
+from fracturenet.commands._common import check_positive, file_link, print_json, progress
 
 
 @command(
@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         "--split",
         default="auto",
         help="which images: a split name (test, val, train), 'all', or 'auto' "
-        "(the test split when the layout has one, else all). Default: auto",
+        "(the test split when the layout has one, else all)",
     )
     p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
     p.add_argument(
@@ -32,8 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         help="unreadable images: stop (raise) or leave them out and list them (skip)",
     )
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CIs")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=32, help="images per step")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.add_argument("--out", metavar="REPORT.json", help="save the report (for `compare`)")
     p.add_argument("--html", metavar="OUT.html", help="save a self-contained HTML report")
     p.add_argument("--overwrite", action="store_true", help="replace existing --out/--html")
@@ -137,5 +137,5 @@ def run(args: argparse.Namespace) -> int:
         print(report.to_markdown())
         for label, file in (("report", args.out), ("html", args.html)):
             if file:
-                print(f"{label}: {file}")
+                print(f"{label}: {file_link(file)}")
     return 0

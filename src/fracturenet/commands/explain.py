@@ -20,12 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument(
         "--method",
         default="gradcam",
-        help="gradcam (default), gradcam++, scorecam, faster-scorecam, layercam, saliency, "
+        help="one of gradcam, gradcam++, scorecam, faster-scorecam, layercam, saliency, "
         "smoothgrad; see fracturenet.explain.METHODS",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument(
-        "--target", default="predicted", help="'predicted' (default), a class index or a class name"
+        "--target", default="predicted", help="'predicted', a class index or a class name"
     )
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap weight in the overlay")
     p.add_argument(

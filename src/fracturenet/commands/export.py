@@ -12,7 +12,8 @@ from fracturenet.commands._common import print_json, progress
 
 @command(
     "export",
-    "Export a trained run to SavedModel or TFLite (optionally quantised) with a parity check.",
+    "Export a trained run to SavedModel, TFLite (optionally quantised) or ONNX, with a parity "
+    "check.",
     "fracturenet export runs/r50 --format tflite --quantize float16 --sample xrays/",
 )
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:

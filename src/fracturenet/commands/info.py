@@ -10,8 +10,11 @@ from typing import Any
 from fracturenet.cli import command
 
 
-@command("info", "Show versions, devices, the Trainer's hardware plan and cached weights.",
-         "fracturenet info --json")
+@command(
+    "info",
+    "Show versions, devices, the Trainer's hardware plan and cached weights.",
+    "fracturenet info --json",
+)
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return run
@@ -29,8 +32,12 @@ def collect() -> dict[str, Any]:
 
     hw = detect_hardware()
     plan = plan_execution(hw)
-    versions = {"fracturenet": __version__, "python": platform.python_version(),
-                "keras": keras.__version__, "backend": keras.backend.backend()}
+    versions = {
+        "fracturenet": __version__,
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -55,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'precision':>12}: {info['plan']['precision']}")
     for reason in info["plan"]["reasons"]:
         print(f"{'':>12}  - {reason}")
+    print(f"{'backbones':>12}: {', '.join(info['imagenet_weights_cached'])}")
     cached = [b for b, ok in info["imagenet_weights_cached"].items() if ok]
     print(f"{'imagenet':>12}: cached for {', '.join(cached) if cached else 'no backbone'}")
     return 0

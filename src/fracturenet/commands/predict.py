@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from fracturenet.cli import UsageError, command
 from fracturenet.commands._common import check_positive, print_json, progress
+from fracturenet.commands.train_config import PRECISION_HELP
 
 
 @command(
@@ -19,13 +20,13 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument("model", metavar="RUN", help="run folder or .keras file")
     p.add_argument("images", nargs="+", metavar="IMAGES", help="image files and/or folders")
     p.add_argument("--csv", metavar="OUT.csv", help="write one row per image")
-    p.add_argument("--top-k", type=int, default=3, help="classes listed per image (default 3)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--top-k", type=int, default=3, help="classes listed per image")
+    p.add_argument("--batch-size", type=int, default=32, help="images per step")
     p.add_argument(
         "--precision",
         default="auto",
         choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
-        help="auto: bfloat16 on CPUs with AVX512-BF16/AMX (default)",
+        help=PRECISION_HELP,
     )
     p.add_argument(
         "--on-error",

@@ -15,6 +15,11 @@ from fracturenet.cli import UsageError
 
 __all__ = ["SETTINGS", "QUICK", "add_setting_flags", "resolve_settings", "to_toml", "read_toml"]
 
+#: Help of --precision, shared with ``predict``.
+PRECISION_HELP = (
+    "compute precision: auto (bfloat16 on CPUs with AVX512-BF16/AMX, else float32), "
+    "float32, mixed_float16 or mixed_bfloat16"
+)
 # key -> (type, default, help); every key is a flag (--image-size) and a TOML key (image_size)
 SETTINGS: dict[str, tuple[type, Any, str]] = {
     "data": (str, None, "dataset folder or CSV manifest"),
@@ -29,7 +34,7 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "fine_tune_lr": (float, 1e-5, "phase-2 learning rate"),
     "batch_size": (int, 32, "images per step"),
     "augment": (str, "none", "augmentation preset, or 'none'"),
-    "precision": (str, "auto", "auto | float32 | mixed_float16 | mixed_bfloat16"),
+    "precision": (str, "auto", PRECISION_HELP),
     "seed": (int, 42, "seed for splits, weights and shuffling"),
     "val": (float, 0.2, "validation fraction of the images the layout does not assign"),
     "test": (float, 0.0, "test fraction (a test split of the layout is always kept)"),
@@ -41,6 +46,11 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
 }
 #: Overrides applied by ``--quick`` (before the config file and explicit flags).
 QUICK = {"image_size": 64, "epochs": 2, "fine_tune_epochs": 0, "batch_size": 16, "bootstrap": 200}
+
+
+def _with_default(help_text: str, default: object) -> str:
+    """The help text with its real default (flags default to None), stated once."""
+    return help_text if "(default" in help_text else f"{help_text} (default: {default})"
 
 
 def add_setting_flags(p: argparse.ArgumentParser) -> None:
@@ -55,11 +65,11 @@ def add_setting_flags(p: argparse.ArgumentParser) -> None:
                 dest=key,
                 action=argparse.BooleanOptionalAction,
                 default=None,
-                help=f"{help_text} (default: {default})",
+                help=_with_default(help_text, default),
             )
         else:
             p.add_argument(
-                flag, dest=key, type=kind, default=None, help=f"{help_text} (default: {default})"
+                flag, dest=key, type=kind, default=None, help=_with_default(help_text, default)
             )
 
 

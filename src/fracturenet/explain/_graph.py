@@ -49,6 +49,8 @@ def flatten_model(model: keras.Model) -> keras.Model:
         return model
 
     def operation_fn(op: Any) -> Any:
+        if isinstance(op, keras.Sequential):  # e.g. ConvNeXt's stem and downsampling blocks
+            return lambda x, *args, **kwargs: _run_sequential(op, x, operation_fn)
         if isinstance(op, keras.Model):
             if not _is_graph_model(op):
                 raise ExplainError(
@@ -86,6 +88,13 @@ def flatten_model(model: keras.Model) -> keras.Model:
             f"Cannot flatten the nested model {model.name!r} ({err}). {_FLAT_HINT} "
             f"Received: model={model.name!r}"
         ) from err
+
+
+def _run_sequential(model: keras.Sequential, x: Any, operation_fn: Any) -> Any:
+    """Calls a nested Sequential's layers one by one, flattening any model inside it."""
+    for layer in model.layers:
+        x = operation_fn(layer)(x)
+    return x
 
 
 def is_reduced_precision(model: keras.Model) -> bool:

@@ -106,6 +106,22 @@ def _caption(explanation: Any, true_label: Any, class_names: Sequence[str] | Non
     return text
 
 
+def _heatmap_colorbar(figure: Any, axes: Any, cmap: str) -> None:
+    """A colour bar for the overlays: heatmaps are scaled to 0-1 per image."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    bar = figure.colorbar(
+        ScalarMappable(Normalize(0.0, 1.0), cmap=cmap),
+        ax=list(axes),
+        location="bottom",
+        fraction=0.04 / max(1, len(axes)) ** 0.5,
+        pad=0.02,
+    )
+    bar.set_label("importance (0-1 within each image)", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+
+
 def save_explanation_grid(
     images: Sequence[Any],
     explanations: Any,
@@ -118,6 +134,8 @@ def save_explanation_grid(
     overwrite: bool = False,
 ) -> Path:
     """Saves a PNG with one row per image: the image, and its overlay captioned.
+
+    A colour bar under the overlays gives the heatmap scale (0-1 within each image).
 
     Args:
         images: The original images, as given to :func:`~fracturenet.explain.explain`.
@@ -178,6 +196,7 @@ def save_explanation_grid(
         axes[i, 1].set_title(_caption(explanation, true, class_names), fontsize=9)
         for axis in axes[i]:
             axis.set_axis_off()
+    _heatmap_colorbar(figure, axes[:, 1], cmap)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png")
     return path

@@ -14,7 +14,11 @@ from fracturenet.models.finetune import block_start_index, set_trainable, traina
 from fracturenet.models.fold import fold_batchnorm
 from fracturenet.models.io import load_model, read_metadata, save_model
 from fracturenet.models.layout import HEAD_LAYERS, backbone_layers, backbone_of
-from fracturenet.models.preprocessing import BackbonePreprocessing, GrayscaleToRGB
+from fracturenet.models.preprocessing import (
+    BackbonePreprocessing,
+    GrayscaleToRGB,
+    preprocessing_layer,
+)
 from fracturenet.models.registry import (
     PREPROCESSING_MODES,
     BackboneSpec,
@@ -41,6 +45,7 @@ __all__ = [
     "WeightsReport",
     "backbone_layers",
     "backbone_of",
+    "preprocessing_layer",
     "block_start_index",
     "build_classifier",
     "file_sha256",

@@ -25,8 +25,9 @@ from fracturenet.models.layout import (
     RGB_LAYER,
     _layer_or_error,
     backbone_layers,
+    backbone_marker,
 )
-from fracturenet.models.preprocessing import BackbonePreprocessing, GrayscaleToRGB
+from fracturenet.models.preprocessing import preprocessing_layer
 from fracturenet.models.registry import get_backbone
 from fracturenet.models.weights import (
     _remember,
@@ -129,8 +130,10 @@ def build_classifier(
 ) -> keras.Model:
     """Builds a transfer-learning classifier as one flat functional ``keras.Model``.
 
-    The model takes raw pixels (0-255, float32, RGB or 1 channel). Inside it: a
-    ``"to_rgb"`` layer for 1-channel input, the backbone's ``"preprocessing"`` layer, the
+    The model takes raw pixels (0-255, float32, RGB or 1 channel). Inside it, all standard
+    Keras layers (so a saved model loads without fracturenet): an identity
+    ``"backbone_name_<backbone>"`` layer recording the backbone, a ``"to_rgb"`` layer for
+    1-channel input, the backbone's ``"preprocessing"`` layer, the
     backbone's layers inlined (never a nested model, so Grad-CAM can reach them), an
     identity ``"backbone_features"`` layer and the head ``"head_pool"`` -> optional
     ``"head_norm"`` (BatchNormalization) -> ``"head_dropout"`` -> optional ``"head_dense"``
@@ -174,11 +177,11 @@ def build_classifier(
             them, with ``allow_partial_weights``).
 
     Example:
-        >>> from fracturenet.models import build_classifier
+        >>> from fracturenet.models import backbone_of, build_classifier
         >>> m = build_classifier("resnet50", num_classes=2, binary=True,
         ...                      input_shape=(32, 32, 1), weights=None)
-        >>> m.output_shape, m.get_layer("preprocessing").get_config()["mode"]
-        ((None, 1), 'caffe')
+        >>> m.output_shape, backbone_of(m), type(m.get_layer("preprocessing")).__name__
+        ((None, 1), 'resnet50', 'Dense')
     """
     spec = get_backbone(backbone)
     shape = _check_args(
@@ -192,10 +195,10 @@ def build_classifier(
     constructor_weights = _resolve_imagenet_weights(spec) if weights == "imagenet" else None
 
     inputs = keras.Input(shape=shape, dtype="float32", name="image")
-    x = GrayscaleToRGB(name=RGB_LAYER)(inputs) if shape[2] == 1 else inputs
-    x = BackbonePreprocessing(
-        backbone=spec.name, mode=spec.preprocessing, name=PREPROCESSING_LAYER
-    )(x)
+    # standard Keras layers only, so model.keras loads without fracturenet (preprocessing.py)
+    x = keras.layers.Identity(name=backbone_marker(spec.name))(inputs)
+    x = keras.layers.Concatenate(name=RGB_LAYER)([x, x, x]) if shape[2] == 1 else x
+    x = preprocessing_layer(spec.preprocessing, name=PREPROCESSING_LAYER)(x)
     base = spec.constructor(
         include_top=False,
         weights=constructor_weights,

@@ -30,8 +30,9 @@ import keras
 
 from fracturenet._version import __version__
 from fracturenet.exceptions import ModelFormatError
-from fracturenet.models import preprocessing as _preprocessing  # noqa: F401  (registers layers)
+from fracturenet.models import preprocessing as _preprocessing  # noqa: F401  (0.1 models' layers)
 from fracturenet.models.layout import backbone_of
+from fracturenet.models.registry import get_backbone
 from fracturenet.models.weights import _remember, weights_info
 
 __all__ = ["METADATA_ENTRY", "FORMAT_VERSION", "load_model", "read_metadata", "save_model"]
@@ -93,14 +94,14 @@ def save_model(
             f"{str(target)!r} already exists; pass overwrite=True to replace it. "
             f"Received: path={str(path)!r}, overwrite=False"
         )
-    preprocessing = model.get_layer("preprocessing").get_config()
+    backbone = backbone_of(model)
     info = {
         "format_version": FORMAT_VERSION,
         "fracturenet_version": __version__,
         "keras_version": keras.__version__,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "backbone": backbone_of(model),
-        "preprocessing": preprocessing["mode"],
+        "backbone": backbone,
+        "preprocessing": get_backbone(backbone).preprocessing,
         "input_shape": list(model.input_shape[1:]),
         "num_outputs": int(model.output_shape[-1]),
     }

@@ -2,7 +2,8 @@
 
 A model from :func:`fracturenet.models.build_classifier` is one flat functional graph::
 
-    image -> [to_rgb] -> preprocessing -> <backbone layers> -> backbone_features
+    image -> backbone_name_<backbone> -> [to_rgb] -> preprocessing -> <backbone layers>
+          -> backbone_features
           -> head_pool -> head_dropout -> [head_dense] -> predictions
 
 Example:
@@ -26,6 +27,14 @@ HEAD_LAYERS = ("head_pool", "head_norm", "head_dropout", "head_dense", "predicti
 PREPROCESSING_LAYER = "preprocessing"
 FEATURES_LAYER = "backbone_features"
 RGB_LAYER = "to_rgb"
+#: Prefix of the ``Identity`` layer whose name records the backbone (standard Keras layers
+#: have no free-form config, and the model must load without fracturenet).
+BACKBONE_MARKER = "backbone_name_"
+
+
+def backbone_marker(backbone: str) -> str:
+    """Returns the name of the layer that records ``backbone`` in a classifier."""
+    return f"{BACKBONE_MARKER}{backbone}"
 
 
 def _layer_or_error(model: Any, name: str) -> Any:
@@ -41,9 +50,11 @@ def _layer_or_error(model: Any, name: str) -> Any:
 
 
 def backbone_of(model: Any) -> str:
-    """Returns the backbone name stored in a classifier's preprocessing layer.
+    """Returns the backbone name recorded in a classifier.
 
-    Works on loaded models too: the name is part of the layer's saved config.
+    Works on loaded models too: the name is that of an ``Identity`` layer
+    ``backbone_name_<backbone>`` (in models saved by fracturenet 0.1, a field of the
+    ``"preprocessing"`` layer's config).
 
     Args:
         model: A model built by ``build_classifier`` (or loaded by ``load_model``).
@@ -52,7 +63,7 @@ def backbone_of(model: Any) -> str:
         The backbone name, e.g. ``"resnet50"``.
 
     Raises:
-        ModelFormatError: If the model has no fracturenet ``"preprocessing"`` layer.
+        ModelFormatError: If the model records no backbone.
 
     Example:
         >>> from fracturenet.models import build_classifier, backbone_of
@@ -60,11 +71,14 @@ def backbone_of(model: Any) -> str:
         ...                              weights=None))
         'vgg16'
     """
+    for layer in getattr(model, "layers", []):
+        if layer.name.startswith(BACKBONE_MARKER):
+            return layer.name[len(BACKBONE_MARKER) :]
     layer = _layer_or_error(model, PREPROCESSING_LAYER)
-    name = layer.get_config().get("backbone")
+    name = layer.get_config().get("backbone")  # models saved by fracturenet 0.1
     if not name:
         raise ModelFormatError(
-            "The model's 'preprocessing' layer does not record a backbone name. "
+            "The model records no backbone name (no 'backbone_name_<backbone>' layer). "
             f"Received: model={model.name!r}"
         )
     return name

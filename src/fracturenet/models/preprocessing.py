@@ -1,15 +1,20 @@
-"""Serialisable layers that put a backbone's input preprocessing inside the model.
+"""A backbone's input preprocessing inside the model, made of standard Keras layers.
 
 Models built by :func:`fracturenet.models.build_classifier` take raw pixel values (0-255,
-RGB or single-channel). These layers do the rest, so a saved model needs no separate
-preprocessing code and loads with ``safe_mode=True`` (no ``Lambda`` layers).
+RGB or single-channel). :func:`preprocessing_layer` returns the standard Keras layer that
+does the rest (``Normalization``, a frozen ``Dense`` over the channels, or ``Identity``), so
+a saved ``model.keras`` loads with plain ``keras.saving.load_model`` in a process that
+never imported fracturenet, and converts to TF Serving / TFLite without custom code.
+
+:class:`BackbonePreprocessing` and :class:`GrayscaleToRGB` are the custom layers that models
+saved by fracturenet 0.1 contain; they stay registered so those files still load.
 
 Example:
     >>> import numpy as np
-    >>> from fracturenet.models import BackbonePreprocessing
-    >>> layer = BackbonePreprocessing(backbone="xception", mode="tf")
-    >>> np.asarray(layer(np.array([[[[0.0, 127.5, 255.0]]]]))).tolist()
-    [[[[-1.0, 0.0, 1.0]]]]
+    >>> from fracturenet.models import preprocessing_layer
+    >>> layer = preprocessing_layer("tf")
+    >>> [round(float(v), 6) for v in np.asarray(layer(np.array([[[[0.0, 127.5, 255.0]]]]))).ravel()]
+    [-1.0, 0.0, 1.0]
 """
 
 from __future__ import annotations
@@ -21,16 +26,71 @@ from keras import ops
 
 from fracturenet.models.registry import PREPROCESSING_MODES
 
-__all__ = ["BackbonePreprocessing", "GrayscaleToRGB"]
+__all__ = ["BackbonePreprocessing", "GrayscaleToRGB", "preprocessing_layer"]
 
 _IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
 _IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
+def preprocessing_layer(mode: str, *, name: str = "preprocessing") -> keras.layers.Layer:
+    """Returns a standard Keras layer that scales raw 0-255 RGB pixels for a backbone.
+
+    The modes match ``keras.applications.imagenet_utils.preprocess_input``: ``"tf"``
+    scales to -1..1 and ``"torch"`` standardises with the ImageNet mean and std (both a
+    ``Normalization`` layer with fixed mean and variance); ``"caffe"`` flips RGB to BGR and
+    subtracts the ImageNet mean (a frozen ``Dense`` layer over the channel axis whose kernel
+    is the channel permutation and whose bias is minus the mean); ``"none"`` passes pixels
+    through (``Identity``, for backbones that rescale inside the Keras model).
+
+    Args:
+        mode: One of ``"caffe"``, ``"torch"``, ``"tf"``, ``"none"``.
+        name: Layer name. Defaults to `"preprocessing"`.
+
+    Returns:
+        An unbuilt, non-trainable Keras layer for 3-channel input.
+
+    Raises:
+        ValueError: If ``mode`` is unknown.
+
+    Example:
+        >>> import numpy as np
+        >>> from fracturenet.models import preprocessing_layer
+        >>> layer = preprocessing_layer("caffe")
+        >>> [round(float(v), 3) for v in np.asarray(layer(np.array([[[[255.0, 0.0, 0.0]]]]))).ravel()]
+        [-103.939, -116.779, 131.32]
+    """
+    if mode not in PREPROCESSING_MODES:
+        raise ValueError(
+            f"Argument `mode` must be one of {list(PREPROCESSING_MODES)}. Received: mode={mode!r}"
+        )
+    if mode == "none":
+        return keras.layers.Identity(name=name)
+    if mode == "caffe":
+        flip = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]  # x @ flip: RGB -> BGR
+        return keras.layers.Dense(
+            3,
+            kernel_initializer=keras.initializers.Constant(flip),
+            bias_initializer=keras.initializers.Constant([-m for m in _CAFFE_MEAN_BGR]),
+            trainable=False,
+            name=name,
+        )
+    if mode == "tf":
+        mean, std = (127.5,) * 3, (127.5,) * 3
+    else:  # torch: (x / 255 - mean) / std == (x - 255 mean) / (255 std)
+        mean = tuple(255.0 * m for m in _IMAGENET_MEAN_RGB)
+        std = tuple(255.0 * s for s in _IMAGENET_STD_RGB)
+    return keras.layers.Normalization(
+        axis=-1, mean=list(mean), variance=[s * s for s in std], name=name
+    )
+
+
 @keras.saving.register_keras_serializable(package="fracturenet")
 class BackbonePreprocessing(keras.layers.Layer):
-    """Scales raw 0-255 RGB pixels the way a backbone's ImageNet weights expect.
+    """Scales raw 0-255 RGB pixels the way a backbone's ImageNet weights expect (legacy).
+
+    Deprecated: ``build_classifier`` uses :func:`preprocessing_layer` (standard Keras layers)
+    since 0.2; this class stays so models saved by fracturenet 0.1 still load.
 
     The modes match ``keras.applications.imagenet_utils.preprocess_input``: ``"caffe"``
     flips RGB to BGR and subtracts the ImageNet mean, ``"torch"`` scales to 0-1 and
@@ -90,7 +150,10 @@ class BackbonePreprocessing(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="fracturenet")
 class GrayscaleToRGB(keras.layers.Layer):
-    """Repeats a single-channel image to three channels (identity for 3 channels).
+    """Repeats a single-channel image to three channels (identity for 3 channels; legacy).
+
+    Deprecated: ``build_classifier`` uses a standard ``Concatenate`` layer since 0.2; this
+    class stays so models saved by fracturenet 0.1 still load.
 
     Args:
         **kwargs: Standard layer arguments (``name``, ``dtype`` ...).

@@ -55,7 +55,8 @@ def frozen_features(
         feats = extract_features(
             model,
             ds,
-            verbose=1 if trainer.verbose == 1 else 0,
+            verbose=1 if trainer.verbose else 0,  # totals and ETA at every verbosity
+            write=trainer.log,
             predict=predict_local if trainer.multi_worker else None,
         )
     trainer.log(

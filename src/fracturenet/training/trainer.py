@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import keras
@@ -19,6 +20,7 @@ from fracturenet.training.hardware import (
     is_chief,
 )
 from fracturenet.training.history import TrainingHistory
+from fracturenet.training.run_cleanup import discard_new_run_dir
 from fracturenet.training.run_files import finish_run, start_run
 from fracturenet.training.rundir import RunDirectory
 from fracturenet.training.setup import (
@@ -70,8 +72,9 @@ class Trainer:
         strategy: ``"auto"``, ``"default"``, ``"mirrored"``, ``"multi_worker"`` or a
             ``tf.distribute.Strategy`` instance. Defaults to `"auto"`.
         seed: Seed for weight initialisation and shuffling. Defaults to `42`.
-        verbose: 0 quiet, 1 Keras progress bars plus one line per epoch, 2 the epoch lines
-            only. Defaults to `1`.
+        verbose: 0 quiet, 1 Keras progress bars (on a terminal) plus one line per epoch, 2
+            the epoch lines only; both report feature extraction with totals and ETA.
+            Defaults to `1`.
         class_names: Class names stored with the saved model (taken from a ``Manifest``
             passed to ``fit`` when not given). Defaults to `None`.
         hardware: A hardware description to plan for instead of detecting this machine's.
@@ -121,18 +124,24 @@ class Trainer:
                 "resume=True is not supported with strategy='multi_worker' (TF_CONFIG set) "
                 "yet: resume the run on one machine, or start a new run. Received: resume=True"
             )
+        fresh = bool(run_dir) and not os.path.lexists(run_dir)
         if run_dir and (not multi_worker or is_chief(self.hardware.tf_config)):
             # before building the model, so a run_dir in use fails fast
             self.run = RunDirectory(run_dir, overwrite=overwrite, resume=resume)
         keras.utils.set_random_seed(self.seed)
         self.model_config = model if isinstance(model, ModelConfig) else None
-        if isinstance(model, keras.Model):
-            self.plan, self.strategy = plan_for_built_model(model, self.hardware, strategy), None
-            self.model = model
-        else:
-            self.plan, self.strategy, self.model = build_under_plan(
-                model_builder(model), self.hardware, precision, strategy
-            )
+        try:
+            if isinstance(model, keras.Model):
+                self.plan = plan_for_built_model(model, self.hardware, strategy)
+                self.strategy, self.model = None, model
+            else:
+                self.plan, self.strategy, self.model = build_under_plan(
+                    model_builder(model), self.hardware, precision, strategy
+                )
+        except BaseException:
+            if fresh and self.run is not None:  # leave no folder behind that blocks a retry
+                discard_new_run_dir(run_dir)
+            raise
         self.multi_worker = multi_worker
         for reason in self.plan.reasons:
             self.log(reason)
@@ -394,6 +403,7 @@ class Trainer:
                 seed=self.seed,
             )
             return
+        bars = self.verbose == 1 and sys.stdout.isatty()
         with self._scope():
             active.fit(
                 x,
@@ -401,7 +411,10 @@ class Trainer:
                 epochs=stop,
                 initial_epoch=start,
                 class_weight=class_weight,
-                callbacks=[callback],
-                verbose=1 if self.verbose == 1 else 0,
+                # Keras' bar first, so it ends its line before our epoch line prints; no bar
+                # when stdout is a file or pipe (its \r and \b codes garble logs; our epoch
+                # line says the same)
+                callbacks=[keras.callbacks.ProgbarLogger(), callback] if bars else [callback],
+                verbose=1 if bars else 0,
                 **fit_kw,
             )

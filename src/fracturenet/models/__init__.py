@@ -9,6 +9,7 @@ Example:
     4
 """
 
+from fracturenet.models.backbone_file import read_backbone_info, save_backbone_weights
 from fracturenet.models.factory import POOLINGS, build_classifier, split_feature_extractor
 from fracturenet.models.finetune import block_start_index, set_trainable, trainable_summary
 from fracturenet.models.fold import fold_batchnorm
@@ -56,8 +57,10 @@ __all__ = [
     "list_backbones",
     "load_model",
     "load_weights_by_name",
+    "read_backbone_info",
     "read_metadata",
     "register_backbone",
+    "save_backbone_weights",
     "save_model",
     "set_trainable",
     "split_feature_extractor",

@@ -20,6 +20,13 @@ from fracturenet.training.hardware import (
     is_chief,
 )
 from fracturenet.training.history import TrainingHistory
+from fracturenet.training.recipes import (
+    BlowUpGuard,
+    recipe_loss,
+    recipe_optimizer,
+    resolve_recipe,
+    steps_per_epoch,
+)
 from fracturenet.training.run_cleanup import discard_new_run_dir
 from fracturenet.training.run_files import finish_run, start_run
 from fracturenet.training.rundir import RunDirectory
@@ -185,13 +192,20 @@ class Trainer:
             on_error=on_error,
         )
 
-    def _compile(self, model: Any, lr: float) -> None:
-
+    def _compile(self, model: Any, lr: float, *, steps: int | None = None, epochs: int = 0) -> None:
+        """Compiles ``model`` for one phase; ``epochs > 0`` schedules the rate over them."""
+        recipe = self.recipe
         binary = model.output_shape[-1] == 1
         with self._scope():
             model.compile(
-                optimizer=keras.optimizers.Adam(self.plan.scale_learning_rate(lr)),
-                loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+                optimizer=recipe_optimizer(
+                    recipe,
+                    self.plan.scale_learning_rate(lr),
+                    steps,
+                    epochs,
+                    end_to_end=epochs > 0,
+                ),
+                loss=recipe_loss(binary, int(model.output_shape[-1]), recipe.label_smoothing),
                 metrics=["accuracy"],
             )
 
@@ -215,20 +229,35 @@ class Trainer:
         augment: Any = None,
         train_batchnorm: bool | None = None,
         on_error: str = "raise",
+        recipe: str = "auto",
+        label_smoothing: float | None = None,
+        warmup_epochs: int | None = None,
     ) -> TrainingHistory:
-        """Runs phase 1 (head only) and optionally phase 2 (fine-tuning).
+        """Trains the model with the recipe that fits its weights (see ``recipe``).
+
+        With pretrained weights (the ``"transfer"`` recipe) phase 1 trains the head on the
+        frozen backbone and phase 2 (``fine_tune_epochs > 0``) starts from phase 1's best
+        weights, unfreezes the top blocks (BatchNorm in inference mode) and trains at
+        ``fine_tune_lr`` with a warm-up and a cosine decay; a blown-up validation loss is
+        detected and recovered from (best weights restored, rate divided by 10). From random
+        weights (the ``"scratch"`` recipe) there is nothing to transfer: all layers train end
+        to end for ``epochs + fine_tune_epochs`` epochs at ``lr`` (AdamW, warm-up, cosine
+        decay, label smoothing 0.1). The log and ``config.json`` say which recipe ran and why.
 
         Args:
             train: Training data: a :class:`~fracturenet.data.Manifest` (the Trainer builds
                 the pipeline), a ``tf.data.Dataset`` of ``(images, labels)`` batches, or a
                 tuple ``(x, y)`` of arrays. Images are raw pixels 0-255.
             val: Validation data of the same kinds, or ``None``. Defaults to `None`.
-            epochs: Head-only epochs. Defaults to `10`.
-            fine_tune_epochs: Epochs with the top of the backbone unfrozen. Defaults to `0`.
+            epochs: Head-only epochs (transfer) or end-to-end epochs (scratch).
+                Defaults to `10`.
+            fine_tune_epochs: Epochs with the top of the backbone unfrozen (transfer); added
+                to ``epochs`` by the scratch recipe. Defaults to `0`.
             unfreeze: Phase-2 policy for :func:`~fracturenet.models.set_trainable`: number of
                 top blocks, a layer name, or ``"all"``. Defaults to `2`.
-            lr: Phase-1 learning rate (scaled by the number of replicas). Defaults to `1e-3`.
-            fine_tune_lr: Phase-2 learning rate. Defaults to `1e-5`.
+            lr: Phase-1 learning rate (transfer) or the peak rate of the scratch recipe
+                (scaled by the number of replicas). Defaults to `1e-3`.
+            fine_tune_lr: Peak phase-2 learning rate. Defaults to `1e-5`.
             class_weight: ``"balanced"``, an explicit ``{class: weight}`` dict or ``None``.
                 Defaults to `"balanced"`.
             early_stopping: Stop a phase after this many epochs without improvement of
@@ -238,16 +267,23 @@ class Trainer:
             feature_cache: ``"auto"`` caches backbone features in phase 1 when the Trainer
                 builds the training pipeline and it has no augmentation; ``"memory"`` or
                 ``"disk"`` opt in for any input (augmentation in a given dataset is then
-                frozen into the features); ``"off"`` never caches. Defaults to `"auto"`.
+                frozen into the features); ``"off"`` never caches. The scratch recipe has no
+                frozen phase and never caches. Defaults to `"auto"`.
             feature_cache_dir: Folder for ``"disk"`` caching. Defaults to the run
                 directory's ``cache/`` folder.
             batch_size: Per-replica batch size for pipelines the Trainer builds.
                 Defaults to `32`.
             augment: Augmentation preset for a ``Manifest`` training input. Defaults to `None`.
-            train_batchnorm: Let BatchNormalization layers train in phase 2. ``None`` does so
-                only for a model the Trainer built from random weights (``weights=None``),
-                whose statistics carry nothing to preserve; pretrained backbones keep
-                BatchNorm in inference mode. Defaults to `None`.
+            train_batchnorm: Let BatchNormalization layers train in phase 2 of the transfer
+                recipe. Defaults to `None`: no (the Keras transfer-learning rule; pretrained
+                statistics are kept). The scratch recipe always trains them.
+            recipe: ``"auto"`` (``"scratch"`` for a ``ModelConfig`` with ``weights=None``,
+                ``"transfer"`` otherwise), ``"transfer"`` or ``"scratch"``.
+                Defaults to `"auto"`.
+            label_smoothing: Label smoothing of the loss. Defaults to `None`: 0.1 for the
+                scratch recipe, 0 for transfer.
+            warmup_epochs: Epochs of linear warm-up of the scheduled phases. Defaults to
+                `None`: 1.
             on_error: Unreadable images in a ``Manifest`` input: ``"raise"`` stops with an
                 error naming the file; ``"skip"`` leaves them out, logs each and lists them
                 in the run folder's ``skipped.json``. Defaults to `"raise"`.
@@ -258,9 +294,20 @@ class Trainer:
         Raises:
             ValueError: For arguments outside their accepted values (named in the message).
         """
-        from fracturenet.models import set_trainable, split_feature_extractor
-
         check_fit_arguments(feature_cache, epochs, fine_tune_epochs)
+        pretrained = None if self.model_config is None else self.model_config.weights is not None
+        self.recipe = resolve_recipe(
+            recipe,
+            pretrained=pretrained,
+            label_smoothing=label_smoothing,
+            warmup_epochs=warmup_epochs,
+        )
+        if self.recipe.name == "scratch" and feature_cache in ("memory", "disk"):
+            raise ValueError(
+                "The scratch recipe trains every layer from the first epoch, so there are no "
+                "frozen features to cache: pass feature_cache='auto' or 'off', or "
+                f"recipe='transfer'. Received: feature_cache={feature_cache!r}"
+            )
         if monitor.startswith("val_") and val is None:
             monitor = monitor[4:]
         if isinstance(train, Manifest) and self.class_names is None:
@@ -284,6 +331,8 @@ class Trainer:
         mode = feature_cache
         if mode == "auto":
             mode = "memory" if isinstance(train, Manifest) and augment is None else "off"
+        if self.recipe.name == "scratch":
+            mode = "off"
         if mode == "disk" and feature_cache_dir is None and self.run is None:
             raise ValueError(
                 "feature_cache='disk' needs feature_cache_dir or a run_dir. "
@@ -293,69 +342,144 @@ class Trainer:
         history = TrainingHistory(
             monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
         )
-        state = start_run(self, fit_config(locals()), history, {"train": train, "val": val})
+        config = fit_config(locals())
+        config["recipe"] = self.recipe.to_dict()
+        self.log(f"recipe: {self.recipe.name} ({self.recipe.reason})")
+        state = start_run(self, config, history, {"train": train, "val": val})
         done = int(state["epoch"]) if state else 0
-
-        if done < epochs:
-            set_trainable(self.model, "none")
-            if mode != "off":
-                extractor, head = split_feature_extractor(self.model)
-                x_tr, y_tr = frozen_features(
-                    self, extractor, train_ds, train, mode, feature_cache_dir
-                )
-                val_arg = (
-                    frozen_features(self, extractor, val_ds, val, mode, feature_cache_dir)
-                    if val_ds is not None
-                    else None
-                )
-                self._folded_extractor = None  # the folded copy is only for extraction
-                active, fit_x, fit_kw = (
-                    head,
-                    x_tr,
-                    {"y": y_tr, "batch_size": gbatch, "shuffle": True},
-                )
-            else:
-                val_arg = val_ds
-                active, fit_x, fit_kw = self._fit_input(train_ds, gbatch)
-            self._compile(active, lr)
-            self._restore_optimizer(active, state, "head")
-            self._run_phase(
-                active,
-                "head",
-                fit_x,
-                fit_kw,
-                val_arg,
-                done,
-                epochs,
-                weights,
-                early_stopping,
-                history,
-            )
-            done = history.epochs
-        if fine_tune_epochs and done < epochs + fine_tune_epochs:
-            if train_batchnorm is None:
-                train_batchnorm = (
-                    self.model_config is not None and self.model_config.weights is None
-                )
-            set_trainable(self.model, unfreeze, train_batchnorm=train_batchnorm)
-            self.log(f"phase 2: fine-tuning with unfreeze={unfreeze!r} at lr={fine_tune_lr}")
-            self._compile(self.model, fine_tune_lr)
-            self._restore_optimizer(self.model, state, "fine_tune")
-            fit_x, fit_kw = self._fit_input(train_ds, gbatch)[1:]
-            self._run_phase(
-                self.model,
-                "fine_tune",
-                fit_x,
-                fit_kw,
-                val_ds,
-                max(done, epochs),
-                epochs + fine_tune_epochs,
-                weights,
-                early_stopping,
-                history,
-            )
+        steps = steps_per_epoch(train, gbatch)
+        if self.recipe.name == "scratch":
+            self._fit_scratch(
+                train_ds, val_ds, state, done, epochs + fine_tune_epochs, lr, steps, weights,
+                early_stopping, history, train_batchnorm,
+            )  # fmt: skip
+        else:
+            if done < epochs:
+                self._fit_head(
+                    train, val, train_ds, val_ds, state, done, epochs, lr, mode,
+                    feature_cache_dir, weights, early_stopping, history,
+                )  # fmt: skip
+                done = history.epochs
+            if fine_tune_epochs and done < epochs + fine_tune_epochs:
+                self._fit_fine_tune(
+                    train_ds, val_ds, state, max(done, epochs), epochs + fine_tune_epochs,
+                    unfreeze, fine_tune_lr, steps, weights, early_stopping, history,
+                    bool(train_batchnorm),
+                )  # fmt: skip
         finish_run(self, history)
         return history
+
+    # ------------------------------------------------------------------ recipes
+    def _fit_scratch(
+        self, train_ds: Any, val_ds: Any, state: Any, done: int, total: int, lr: float,
+        steps: int | None, weights: Any, patience: int | None, history: TrainingHistory,
+        train_batchnorm: bool | None,
+    ) -> None:  # fmt: skip
+        """The scratch recipe: every layer (BatchNorm included) trains from the first epoch."""
+        from fracturenet.models import set_trainable
+
+        if done >= total:
+            return
+        set_trainable(self.model, "all", train_batchnorm=train_batchnorm is not False)
+        r = self.recipe
+        self.log(
+            f"scratch: all layers train end to end for {total} epochs; AdamW "
+            f"(weight decay {r.weight_decay}) at peak lr={lr}, {r.warmup_epochs} warm-up "
+            f"epoch(s) then cosine decay; label smoothing {r.label_smoothing}"
+        )
+        self._compile(self.model, lr, steps=steps, epochs=total)
+        self._restore_optimizer(self.model, state, "scratch")
+        fit_x, fit_kw = self._fit_input(train_ds, self._global_batch)[1:]
+        self._run_phase(
+            self.model, "scratch", fit_x, fit_kw, val_ds, done, total, weights, patience, history
+        )
+
+    def _fit_head(
+        self, train: Any, val: Any, train_ds: Any, val_ds: Any, state: Any, done: int,
+        epochs: int, lr: float, mode: str, cache_dir: Any, weights: Any,
+        patience: int | None, history: TrainingHistory,
+    ) -> None:  # fmt: skip
+        """Transfer phase 1: the head on the frozen backbone (on cached features if allowed)."""
+        from fracturenet.models import set_trainable, split_feature_extractor
+
+        gbatch = self._global_batch
+        set_trainable(self.model, "none")
+        if mode != "off":
+            extractor, head = split_feature_extractor(self.model)
+            x_tr, y_tr = frozen_features(self, extractor, train_ds, train, mode, cache_dir)
+            val_arg = (
+                frozen_features(self, extractor, val_ds, val, mode, cache_dir)
+                if val_ds is not None
+                else None
+            )
+            self._folded_extractor = None  # the folded copy is only for extraction
+            active, fit_x, fit_kw = head, x_tr, {"y": y_tr, "batch_size": gbatch, "shuffle": True}
+        else:
+            val_arg = val_ds
+            active, fit_x, fit_kw = self._fit_input(train_ds, gbatch)
+        self._compile(active, lr)
+        self._restore_optimizer(active, state, "head")
+        self._run_phase(active, "head", fit_x, fit_kw, val_arg, done, epochs, weights, patience,
+                        history)  # fmt: skip
+
+    def _fit_fine_tune(
+        self, train_ds: Any, val_ds: Any, state: Any, start: int, stop: int,
+        unfreeze: int | str, lr: float, steps: int | None, weights: Any,
+        patience: int | None, history: TrainingHistory, train_batchnorm: bool,
+    ) -> None:  # fmt: skip
+        """Transfer phase 2: from phase 1's best weights, top blocks at a low, warmed-up rate."""
+        from fracturenet.models import set_trainable
+
+        if not (state and state.get("phase") == "fine_tune"):
+            self._restore_best("phase 2 starts from phase 1's best weights")
+        set_trainable(self.model, unfreeze, train_batchnorm=train_batchnorm)
+        self.log(
+            f"phase 2: fine-tuning with unfreeze={unfreeze!r}, BatchNorm "
+            f"{'training' if train_batchnorm else 'in inference mode'}, peak lr={lr} "
+            f"({self.recipe.warmup_epochs} warm-up epoch(s), then cosine decay)"
+        )
+        reference = _best_val_loss(history.rows)
+        fit_x, fit_kw = self._fit_input(train_ds, self._global_batch)[1:]
+        self._compile(self.model, lr, steps=steps, epochs=stop - start)
+        self._restore_optimizer(self.model, state, "fine_tune")
+        retries = 0
+        while start < stop:
+            guard = BlowUpGuard(reference) if reference is not None and val_ds is not None else None
+            self._run_phase(
+                self.model, "fine_tune", fit_x, fit_kw, val_ds, start, stop, weights, patience,
+                history, extra_callbacks=[guard] if guard else [],
+            )  # fmt: skip
+            start = history.epochs
+            if guard is None or guard.tripped is None:
+                return
+            epoch, value = guard.tripped
+            if retries == 2 or start >= stop:
+                self.log(
+                    f"fine-tune: val_loss {value:.3f} at epoch {epoch} is above "
+                    f"{guard.limit:.3f} (1.5x phase 1's best {reference:.3f} + 0.1) again; "
+                    "stopping phase 2 with the best weights"
+                )
+                return
+            retries += 1
+            lr /= 10
+            self._restore_best(
+                f"fine-tune: val_loss {value:.3f} at epoch {epoch} blew up (limit "
+                f"{guard.limit:.3f} = 1.5x phase 1's best {reference:.3f} + 0.1): restored the "
+                f"best weights and lowered the peak lr to {lr:g}"
+            )
+            self._compile(self.model, lr, steps=steps, epochs=stop - start)
+
+    def _restore_best(self, why: str) -> None:
+        """Loads the best weights so far (file or memory) into the model, and logs ``why``."""
+        from fracturenet.training.checkpoint import load_best_weights
+
+        if self.run is not None and load_best_weights(self.run.checkpoints, self.model) is not None:
+            pass
+        elif self.best_weights_in_memory is not None:
+            self.model.set_weights(self.best_weights_in_memory)
+        else:
+            return
+        self.log(why)
 
     # ------------------------------------------------------------------ phases
     def _fit_input(self, data: Any, gbatch: int) -> tuple[Any, Any, dict[str, Any]]:
@@ -386,8 +510,9 @@ class Trainer:
         class_weight: Any,
         patience: int | None,
         history: TrainingHistory,
+        extra_callbacks: list[Any] | None = None,
     ) -> None:
-        callback = EpochCallback(self, phase, history, patience)
+        callbacks = [EpochCallback(self, phase, history, patience), *(extra_callbacks or [])]
         if self.multi_worker:  # model.fit fails there (see distributed.py)
             fit_distributed(
                 active,
@@ -399,7 +524,7 @@ class Trainer:
                 epochs=stop,
                 global_batch=self._global_batch,
                 class_weight=class_weight,
-                callbacks=[callback],
+                callbacks=callbacks,
                 seed=self.seed,
             )
             return
@@ -414,7 +539,13 @@ class Trainer:
                 # Keras' bar first, so it ends its line before our epoch line prints; no bar
                 # when stdout is a file or pipe (its \r and \b codes garble logs; our epoch
                 # line says the same)
-                callbacks=[keras.callbacks.ProgbarLogger(), callback] if bars else [callback],
+                callbacks=[keras.callbacks.ProgbarLogger(), *callbacks] if bars else callbacks,
                 verbose=1 if bars else 0,
                 **fit_kw,
             )
+
+
+def _best_val_loss(rows: list[dict[str, Any]]) -> float | None:
+    """The lowest ``val_loss`` among the recorded epochs, or ``None`` without validation."""
+    values = [float(r["val_loss"]) for r in rows if r.get("val_loss") is not None]
+    return min(values) if values else None

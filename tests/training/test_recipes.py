@@ -1,0 +1,112 @@
+"""Training recipes: scratch trains end to end, fine-tuning never wrecks phase 1, guards recover."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fracturenet.config import ModelConfig
+from fracturenet.training import Trainer
+from fracturenet.training.recipes import BlowUpGuard, recipe_loss, resolve_recipe, warmup_cosine
+
+
+def stripes(n: int, size: int = 32, seed: int = 0, classes: int = 2):
+    """A separable toy task: horizontal (0), vertical (1) or diagonal (2) stripes, with noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    rows, cols = np.mgrid[:size, :size]
+    x = np.empty((n, size, size, 3), np.float32)
+    for i, label in enumerate(y):
+        period = rng.integers(4, 8)
+        phase = rng.uniform(0, 2 * np.pi)
+        coord = (rows, cols, rows + cols)[label]
+        img = 127 + 100 * np.sin(2 * np.pi * coord / period + phase)
+        x[i] = (img + rng.normal(0, 20, (size, size)))[..., None]
+    return np.clip(x, 0, 255), y
+
+
+def test_resolve_recipe_defaults_and_errors():
+    assert resolve_recipe("auto", pretrained=False).name == "scratch"
+    assert resolve_recipe("auto", pretrained=True).name == "transfer"
+    assert resolve_recipe("auto", pretrained=None).name == "transfer"
+    scratch = resolve_recipe("auto", pretrained=False)
+    assert (scratch.label_smoothing, scratch.weight_decay) == (0.1, 0.05)
+    assert resolve_recipe("transfer", pretrained=False).label_smoothing == 0.0
+    assert resolve_recipe("scratch", pretrained=True, label_smoothing=0.0).label_smoothing == 0.0
+    with pytest.raises(ValueError, match=r"`recipe`.*Received: recipe='fast'"):
+        resolve_recipe("fast", pretrained=True)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        resolve_recipe("auto", pretrained=True, label_smoothing=1.0)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        resolve_recipe("auto", pretrained=True, warmup_epochs=-1)
+
+
+def test_warmup_cosine_shape():
+    s = warmup_cosine(1e-2, total_steps=50, warmup_steps=5)
+    values = [float(s(i)) for i in range(51)]
+    assert values[0] == 0.0 and values[5] == pytest.approx(1e-2)
+    assert all(a <= b + 1e-12 for a, b in zip(values[:5], values[1:6]))  # rises
+    assert all(a >= b - 1e-12 for a, b in zip(values[5:], values[6:]))  # then decays
+    assert values[-1] == pytest.approx(1e-4)
+
+
+def test_smoothed_loss_matches_keras_categorical():
+    import keras
+
+    y = np.array([0, 2, 1])
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]], np.float32)
+    ours = np.asarray(recipe_loss(False, 3, 0.2)(y, p))
+    ref = np.asarray(
+        keras.losses.categorical_crossentropy(np.eye(3)[y], p, label_smoothing=0.2)
+    )
+    np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    assert recipe_loss(False, 3, 0.0) == "sparse_categorical_crossentropy"
+
+
+def test_blow_up_guard_trips_on_large_or_nan_loss():
+    class Stub:
+        stop_training = False
+
+    guard = BlowUpGuard(reference=1.0)
+    guard.set_model(Stub())
+    guard.on_epoch_end(0, {"val_loss": 1.59})
+    assert guard.tripped is None and not guard.model.stop_training
+    guard.on_epoch_end(1, {"val_loss": 1.61})
+    assert guard.tripped == (2, 1.61) and guard.model.stop_training
+    nan_guard = BlowUpGuard(reference=1.0)
+    nan_guard.set_model(Stub())
+    nan_guard.on_epoch_end(0, {"val_loss": float("nan")})
+    assert nan_guard.tripped is not None
+
+
+@pytest.mark.slow
+def test_scratch_recipe_trains_every_layer_and_learns(tmp_path):
+    """weights=None: no frozen-random head phase; all layers train; a toy task is learnt."""
+    x, y = stripes(96, seed=0)
+    xv, yv = stripes(48, seed=1)
+    cfg = ModelConfig("resnet50", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    trainer = Trainer(cfg, run_dir=tmp_path / "run", precision="float32", verbose=0)
+    history = trainer.fit((x, y), (xv, yv), epochs=4, fine_tune_epochs=1, lr=1e-3,
+                          batch_size=16)  # fmt: skip
+    assert [r["phase"] for r in history.rows] == ["scratch"] * 5  # epochs + fine_tune_epochs
+    assert history.feature_cache == "off"
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["fit"]["recipe"]["name"] == "scratch"
+    assert "weights=None" in config["fit"]["recipe"]["reason"]
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "recipe: scratch" in log and "all layers train end to end" in log
+    assert max(r["val_accuracy"] for r in history.rows) >= 0.9
+    # BatchNorm trained with the rest: its moving statistics left their initial values
+    bn = [layer for layer in trainer.model.layers if type(layer).__name__ == "BatchNormalization"]
+    assert bn and all(layer.trainable for layer in bn)
+    assert not np.allclose(np.asarray(bn[0].moving_mean), 0.0)
+
+
+def test_scratch_recipe_refuses_a_feature_cache():
+    cfg = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    trainer = Trainer(cfg, precision="float32", verbose=0)
+    x, y = stripes(8)
+    with pytest.raises(ValueError, match="no frozen features to cache"):
+        trainer.fit((x, y), epochs=1, feature_cache="memory")

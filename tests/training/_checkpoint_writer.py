@@ -11,12 +11,6 @@ import types
 
 import fracturenet
 
-pkg = types.ModuleType("fracturenet.training")
-pkg.__path__ = [os.path.join(os.path.dirname(fracturenet.__file__), "training")]
-sys.modules["fracturenet.training"] = pkg
-
-from fracturenet.training.checkpoint_record import publish_checkpoint, read_verified  # noqa: E402
-
 
 def payload(kind, epoch, size=200_000):
     unit = f"{kind}:{epoch:06d}:".encode()
@@ -24,6 +18,13 @@ def payload(kind, epoch, size=200_000):
 
 
 def main():
+    # Only in the child process: imported by the test module, the stub would replace the real
+    # fracturenet.training for the rest of the pytest session.
+    pkg = types.ModuleType("fracturenet.training")
+    pkg.__path__ = [os.path.join(os.path.dirname(fracturenet.__file__), "training")]
+    sys.modules["fracturenet.training"] = pkg
+    from fracturenet.training.checkpoint_record import publish_checkpoint, read_verified
+
     directory = sys.argv[1]
     found = read_verified(directory)
     epoch = found[0]["epoch"] if found else 0

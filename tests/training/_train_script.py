@@ -27,7 +27,7 @@ def main():
     if mode in ("train", "resume"):
         trainer = Trainer(cfg, run_dir=run_dir, resume=mode == "resume", precision="float32",
                           verbose=2, seed=3)
-        h = trainer.fit((x, y), (x, y), epochs=epochs, feature_cache="off", batch_size=8)
+        h = trainer.fit((x, y), (x, y), epochs=epochs, feature_cache="off", batch_size=8, recipe="transfer")
         print(json.dumps({"epochs": [r["epoch"] for r in h.rows]}))
     elif mode == "mirrored":
         import tensorflow as tf
@@ -37,7 +37,7 @@ def main():
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         trainer = Trainer(cfg, strategy=strategy, precision="float32", verbose=0, seed=3)
-        h = trainer.fit((x, y), (x, y), epochs=epochs, feature_cache="off", batch_size=4)
+        h = trainer.fit((x, y), (x, y), epochs=epochs, feature_cache="off", batch_size=4, recipe="transfer")
         print(json.dumps({"replicas": trainer.plan.replicas, "epochs": h.epochs,
                           "loss": h.history["loss"]}))
     elif mode == "multi_worker":
@@ -47,7 +47,7 @@ def main():
         trainer = Trainer(cfg, run_dir=None if run_dir == "-" else run_dir, precision="float32",
                           verbose=2, seed=3)
         h = trainer.fit((x, y), (x, y), epochs=epochs, fine_tune_epochs=1, unfreeze=1,
-                        feature_cache="memory", batch_size=4, class_weight="balanced")
+                        feature_cache="memory", batch_size=4, class_weight="balanced", recipe="transfer")
         checksum = float(sum(np.abs(w).sum() for w in trainer.model.get_weights()))
         print(json.dumps({"strategy": trainer.plan.strategy, "replicas": trainer.plan.replicas,
                           "epochs": h.epochs, "loss": h.history["loss"],

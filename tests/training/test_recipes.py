@@ -84,20 +84,22 @@ def test_blow_up_guard_trips_on_large_or_nan_loss():
 @pytest.mark.slow
 def test_scratch_recipe_trains_every_layer_and_learns(tmp_path):
     """weights=None: no frozen-random head phase; all layers train; a toy task is learnt."""
-    x, y = stripes(96, seed=0)
+    x, y = stripes(64, seed=0)
     xv, yv = stripes(48, seed=1)
-    cfg = ModelConfig("resnet50", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    cfg = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
     trainer = Trainer(cfg, run_dir=tmp_path / "run", precision="float32", verbose=0)
-    history = trainer.fit((x, y), (xv, yv), epochs=4, fine_tune_epochs=1, lr=1e-3,
+    history = trainer.fit((x, y), (xv, yv), epochs=2, fine_tune_epochs=1, lr=1e-3,
                           batch_size=16)  # fmt: skip
-    assert [r["phase"] for r in history.rows] == ["scratch"] * 5  # epochs + fine_tune_epochs
+    assert [r["phase"] for r in history.rows] == ["scratch"] * 3  # epochs + fine_tune_epochs
     assert history.feature_cache == "off"
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["fit"]["recipe"]["name"] == "scratch"
     assert "weights=None" in config["fit"]["recipe"]["reason"]
     log = (tmp_path / "run" / "train.log").read_text()
     assert "recipe: scratch" in log and "all layers train end to end" in log
-    assert max(r["val_accuracy"] for r in history.rows) >= 0.9
+    # every epoch, not only the last: validation uses BatchNorm statistics recomputed for the
+    # current weights (without them the head's BatchNorm trails and val sits at chance)
+    assert min(r["val_accuracy"] for r in history.rows) >= 0.9
     # BatchNorm trained with the rest: its moving statistics left their initial values
     bn = [layer for layer in trainer.model.layers if type(layer).__name__ == "BatchNormalization"]
     assert bn and all(layer.trainable for layer in bn)
@@ -110,3 +112,44 @@ def test_scratch_recipe_refuses_a_feature_cache():
     x, y = stripes(8)
     with pytest.raises(ValueError, match="no frozen features to cache"):
         trainer.fit((x, y), epochs=1, feature_cache="memory")
+
+
+@pytest.mark.slow
+def test_head_on_cached_features_matches_a_tuned_logistic_regression(tmp_path):
+    """Phase 1's head >= a standardised LogisticRegression (C by inner CV) - 1 point, same split.
+
+    The head runs with the library defaults (10 epochs, the recipe's rate, feature
+    standardisation in the head) on frozen random VGG16 features of the phantoms.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fracturenet.data import load_resized, train_val_test_split
+    from fracturenet.data.synthetic import make_synthetic_fractures
+    from fracturenet.models import split_feature_extractor
+
+    manifest = make_synthetic_fractures(tmp_path / "p", images_per_class=48, image_size=64,
+                                        seed=3)  # fmt: skip
+    split = train_val_test_split(manifest, val=0.4, seed=0, groups=None)
+    train, val = split.subset("train"), split.subset("val")
+    cfg = ModelConfig("vgg16", num_classes=8, input_shape=(64, 64, 3), weights=None)
+    trainer = Trainer(cfg, precision="float32", verbose=0, seed=0)
+    history = trainer.fit(train, val, recipe="transfer")
+    assert history.feature_cache == "memory" and history.epochs == 10
+    head = max(r["val_accuracy"] for r in history.rows)
+
+    extractor, _ = split_feature_extractor(trainer.model)
+
+    def feats(m):
+        x = np.stack([load_resized(p, 64) for p in m.paths]).astype("float32")
+        return extractor.predict(x, verbose=0), np.asarray(m.labels)
+
+    (ftr, ytr), (fva, yva) = feats(train), feats(val)
+    oracle = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+                          {"logisticregression__C": [1e-3, 1e-2, 1e-1, 1.0, 10.0]}, cv=5)  # fmt: skip
+    oracle.fit(ftr, ytr)
+    reference = oracle.score(fva, yva)
+    assert reference > 1.5 / 8  # the features carry signal, so the comparison means something
+    assert head >= reference - 0.01, (head, reference)

@@ -44,7 +44,7 @@ def test_fit_writes_the_run_directory(tmp_path):
     run = tmp_path / "run"
     trainer = Trainer(CFG, run_dir=run, precision="float32", verbose=0, class_names=["a", "b"])
     history = trainer.fit((x, y), (x, y), epochs=2, fine_tune_epochs=1, unfreeze=1,
-                          feature_cache="memory", batch_size=8)
+                          feature_cache="memory", batch_size=8, recipe="transfer")
     assert [r["phase"] for r in history.rows] == ["head", "head", "fine_tune"]
     assert [r["epoch"] for r in history.rows] == [1, 2, 3]
     assert history.best_epoch in (1, 2, 3) and history.feature_cache == "memory"
@@ -69,7 +69,7 @@ def test_feature_cache_matches_uncached_training():
     for mode in ("memory", "off"):
         trainer = Trainer(CFG, precision="float32", verbose=0, seed=7)
         trainer.fit((x, y), None, epochs=3, feature_cache=mode, batch_size=len(x),
-                    class_weight=None)
+                    class_weight=None, recipe="transfer")
         heads.append([w.copy() for w in trainer.model.get_layer("predictions").get_weights()])
     for a, b in zip(heads[0], heads[1]):
         np.testing.assert_allclose(a, b, atol=2e-4, rtol=1e-3)
@@ -80,7 +80,8 @@ def test_same_seed_same_history():
     losses = []
     for _ in range(2):
         t = Trainer(CFG, precision="float32", verbose=0, seed=5)
-        losses.append(t.fit((x, y), (x, y), epochs=2, feature_cache="memory").history["loss"])
+        losses.append(t.fit((x, y), (x, y), epochs=2, feature_cache="memory",
+                                recipe="transfer").history["loss"])
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
 
 
@@ -188,18 +189,18 @@ def test_multi_worker_refuses_resume_before_building(tmp_path):
 def test_manifest_input_caches_features_and_disk_cache_is_reused(tmp_path, phantoms):
     train = phantoms.subset("train")
     cfg = ModelConfig("vgg16", num_classes=train.num_classes, input_shape=(32, 32, 3))
-    auto = Trainer(cfg, precision="float32", verbose=0, seed=3).fit(train, None, epochs=1)
+    auto = Trainer(cfg, precision="float32", verbose=0, seed=3).fit(train, None, epochs=1, recipe="transfer")
     assert auto.feature_cache == "memory"
     for i in range(2):
         trainer = Trainer(cfg, run_dir=tmp_path / f"r{i}", precision="float32", verbose=0, seed=3)
         trainer.fit(train, None, epochs=1, feature_cache="disk",
-                    feature_cache_dir=tmp_path / "cache")
+                    feature_cache_dir=tmp_path / "cache", recipe="transfer")
     assert "feature cache: loaded" in (tmp_path / "r1" / "train.log").read_text()
     assert "feature cache: loaded" not in (tmp_path / "r0" / "train.log").read_text()
     assert len(list((tmp_path / "cache").glob("features-*.npz"))) == 1
     # augmentation changes the backbone's input every epoch: auto must not cache then
     aug = Trainer(cfg, precision="float32", verbose=0).fit(train, None, epochs=1,
-                                                           augment="light")
+                                                           augment="light", recipe="transfer")
     assert aug.feature_cache == "off"
 
 
@@ -207,7 +208,7 @@ def test_extraction_folds_batchnorm_once_for_train_and_val(capsys):
     x, y = _data()
     cfg = ModelConfig("resnet50", num_classes=2, input_shape=(32, 32, 3), dropout=0.0)
     trainer = Trainer(cfg, precision="float32", verbose=2, seed=3)
-    trainer.fit((x, y), (x, y), epochs=1, feature_cache="memory", batch_size=8)
+    trainer.fit((x, y), (x, y), epochs=1, feature_cache="memory", batch_size=8, recipe="transfer")
     log = capsys.readouterr().out
     assert log.count("53 BatchNorm layers folded") == 1
     assert log.count("backbone ran once") == 2

@@ -30,7 +30,7 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "epochs": (int, 10, "head-only epochs (phase 1)"),
     "fine_tune_epochs": (int, 0, "epochs with the top of the backbone unfrozen (phase 2)"),
     "unfreeze": (str, "2", "phase 2: number of top blocks, a layer name, or 'all'"),
-    "lr": (float, 1e-3, "phase-1 learning rate"),
+    "lr": (float, None, "phase-1 learning rate: the head's (transfer) or the peak of the scratch recipe (default: the recipe's, 3e-3 head, 1e-3 scratch)"),
     "fine_tune_lr": (float, 1e-5, "phase-2 learning rate"),
     "batch_size": (int, 32, "images per step"),
     "augment": (str, "none", "augmentation preset, or 'none'"),
@@ -136,7 +136,7 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         )
     resolved["unfreeze"] = str(resolved["unfreeze"])
     for key in ("image_size", "epochs", "batch_size", "lr", "fine_tune_lr"):
-        if resolved[key] <= 0:
+        if resolved[key] is not None and resolved[key] <= 0:
             raise UsageError(
                 f"--{key.replace('_', '-')} must be > 0. Received: {key}={resolved[key]!r}"
             )

@@ -17,8 +17,8 @@ Two recipes, picked by ``Trainer.fit(recipe="auto")`` and written to the log and
 
 Example:
     >>> r = resolve_recipe("auto", pretrained=False)
-    >>> r.name, r.label_smoothing, r.warmup_epochs
-    ('scratch', 0.1, 1)
+    >>> r.name, r.label_smoothing, r.warmup_epochs, r.lr
+    ('scratch', 0.1, 1, 0.001)
     >>> resolve_recipe("auto", pretrained=True).name
     'transfer'
 """
@@ -55,10 +55,13 @@ class Recipe:
         label_smoothing: Label smoothing of the loss (0 for none).
         warmup_epochs: Epochs of linear learning-rate warm-up before the cosine decay.
         weight_decay: Decoupled weight decay (AdamW) of the end-to-end scratch phase.
+        lr: The (peak) learning rate of phase 1: the end-to-end phase of ``"scratch"``, the
+            head of ``"transfer"``.
     """
 
     name: str
     reason: str
+    lr: float = 1e-3
     label_smoothing: float = 0.0
     warmup_epochs: int = 1
     weight_decay: float = 0.0
@@ -74,6 +77,7 @@ def resolve_recipe(
     pretrained: bool | None,
     label_smoothing: float | None = None,
     warmup_epochs: int | None = None,
+    lr: float | None = None,
 ) -> Recipe:
     """Chooses the recipe and its defaults.
 
@@ -83,6 +87,10 @@ def resolve_recipe(
             known (a model built outside the Trainer), which ``"auto"`` treats as pretrained.
         label_smoothing: Overrides the recipe's label smoothing (0.1 scratch, 0 transfer).
         warmup_epochs: Overrides the warm-up epochs (1 for both).
+        lr: Overrides the phase-1 rate: 1e-3 (peak) for scratch; 3e-3 for the transfer head,
+            which trains on standardised frozen features (measured on random VGG16 features
+            of the phantoms: at 1e-3 for 10 epochs it stays 1.7-4.5 points below a
+            logistic regression on the same features; at 3e-3 it matches or beats it).
 
     Returns:
         The :class:`Recipe`.
@@ -112,6 +120,8 @@ def resolve_recipe(
             "Argument `warmup_epochs` must be None or an int >= 0. "
             f"Received: warmup_epochs={warmup_epochs!r}"
         )
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0):
+        raise ValueError(f"Argument `lr` must be None or a float > 0. Received: lr={lr!r}")
     if recipe == "auto":
         if pretrained is False:
             name = "scratch"
@@ -133,6 +143,7 @@ def resolve_recipe(
         ),
         warmup_epochs=int(warmup_epochs if warmup_epochs is not None else 1),
         weight_decay=0.05 if scratch else 0.0,
+        lr=float(lr if lr is not None else (1e-3 if scratch else 3e-3)),
     )
 
 

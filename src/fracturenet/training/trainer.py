@@ -20,6 +20,7 @@ from fracturenet.training.hardware import (
     is_chief,
 )
 from fracturenet.training.history import TrainingHistory
+from fracturenet.training.precise_bn import PreciseBatchNorm
 from fracturenet.training.recipes import (
     BlowUpGuard,
     recipe_loss,
@@ -218,7 +219,7 @@ class Trainer:
         epochs: int = 10,
         fine_tune_epochs: int = 0,
         unfreeze: int | str = 2,
-        lr: float = 1e-3,
+        lr: float | None = None,
         fine_tune_lr: float = 1e-5,
         class_weight: str | dict[int, float] | None = "balanced",
         early_stopping: int | None = None,
@@ -255,8 +256,9 @@ class Trainer:
                 to ``epochs`` by the scratch recipe. Defaults to `0`.
             unfreeze: Phase-2 policy for :func:`~fracturenet.models.set_trainable`: number of
                 top blocks, a layer name, or ``"all"``. Defaults to `2`.
-            lr: Phase-1 learning rate (transfer) or the peak rate of the scratch recipe
-                (scaled by the number of replicas). Defaults to `1e-3`.
+            lr: Phase-1 learning rate (scaled by the number of replicas): the head's
+                (transfer) or the peak rate of the scratch recipe. Defaults to `None`: the
+                recipe's, 3e-3 for the head on standardised features, 1e-3 from scratch.
             fine_tune_lr: Peak phase-2 learning rate. Defaults to `1e-5`.
             class_weight: ``"balanced"``, an explicit ``{class: weight}`` dict or ``None``.
                 Defaults to `"balanced"`.
@@ -301,7 +303,9 @@ class Trainer:
             pretrained=pretrained,
             label_smoothing=label_smoothing,
             warmup_epochs=warmup_epochs,
+            lr=lr,
         )
+        lr = self.recipe.lr
         if self.recipe.name == "scratch" and feature_cache in ("memory", "disk"):
             raise ValueError(
                 "The scratch recipe trains every layer from the first epoch, so there are no "
@@ -513,6 +517,10 @@ class Trainer:
         extra_callbacks: list[Any] | None = None,
     ) -> None:
         callbacks = [EpochCallback(self, phase, history, patience), *(extra_callbacks or [])]
+        if phase != "head" and not self.multi_worker:
+            # first: the checkpoint written at the epoch's end holds recalibrated statistics
+            data = (x, fit_kw["y"]) if "y" in fit_kw else x
+            callbacks.insert(0, PreciseBatchNorm(data, batch_size=self._global_batch))
         if self.multi_worker:  # model.fit fails there (see distributed.py)
             fit_distributed(
                 active,

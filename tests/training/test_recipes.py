@@ -153,3 +153,52 @@ def test_head_on_cached_features_matches_a_tuned_logistic_regression(tmp_path):
     reference = oracle.score(fva, yva)
     assert reference > 1.5 / 8  # the features carry signal, so the comparison means something
     assert head >= reference - 0.01, (head, reference)
+
+
+@pytest.fixture(scope="module")
+def stripes_backbone(tmp_path_factory):
+    """A VGG16 backbone pretrained (scratch recipe) on horizontal vs vertical stripes, saved."""
+    from fracturenet.models import read_backbone_info, save_backbone_weights
+
+    x, y = stripes(64, seed=0)
+    cfg = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+    trainer = Trainer(cfg, precision="float32", verbose=0, seed=0)
+    trainer.fit((x, y), stripes(32, seed=1), epochs=2, batch_size=16)
+    path = save_backbone_weights(trainer.model, tmp_path_factory.mktemp("bb") / "vgg16.h5",
+                                 source="stripes h/v")  # fmt: skip
+    assert read_backbone_info(path)["source"] == "stripes h/v"
+    return path
+
+
+def _transfer(weights, tmp_path, **fit):
+    x, y = stripes(48, seed=2, classes=3)  # a new task: a third class, diagonal stripes
+    xv, yv = stripes(48, seed=3, classes=3)
+    cfg = ModelConfig("vgg16", num_classes=3, input_shape=(32, 32, 3), weights=str(weights))
+    trainer = Trainer(cfg, run_dir=tmp_path / "run", precision="float32", verbose=0, seed=0)
+    history = trainer.fit((x, y), (xv, yv), epochs=3, fine_tune_epochs=2, unfreeze="all",
+                          batch_size=16, **fit)  # fmt: skip
+    return trainer, history, (tmp_path / "run" / "train.log").read_text()
+
+
+@pytest.mark.slow
+def test_fine_tuning_a_saved_backbone_keeps_phase_1s_validation_loss(stripes_backbone, tmp_path):
+    trainer, history, log = _transfer(stripes_backbone, tmp_path, fine_tune_lr=1e-4)
+    assert trainer.recipe.name == "transfer"
+    head = [r for r in history.rows if r["phase"] == "head"]
+    tuned = [r for r in history.rows if r["phase"] == "fine_tune"]
+    assert len(head) == 3 and len(tuned) == 2
+    best_head = min(r["val_loss"] for r in head)
+    assert max(r["val_loss"] for r in tuned) <= 1.5 * best_head + 0.1, history.rows
+    assert "phase 2 starts from phase 1's best weights" in log and "blew up" not in log
+    assert max(r["val_accuracy"] for r in history.rows) >= 0.9  # the pretrained features help
+
+
+@pytest.mark.slow
+def test_a_blown_up_fine_tune_is_detected_and_the_best_weights_restored(stripes_backbone,
+                                                                          tmp_path):  # fmt: skip
+    trainer, history, log = _transfer(stripes_backbone, tmp_path, fine_tune_lr=3.0)
+    assert "blew up" in log and "lowered the peak lr to 0.3" in log
+    best = history.best_value
+    xv, yv = stripes(48, seed=3, classes=3)
+    accuracy = float((trainer.model.predict(xv, verbose=0).argmax(1) == yv).mean())
+    assert accuracy == pytest.approx(best, abs=1e-6)  # the model holds the best epoch's weights

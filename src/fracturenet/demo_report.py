@@ -176,7 +176,7 @@ def write_demo_report(
             '<p class="note">No ImageNet weights were cached on this machine, so '
             f"{', '.join(random_init)} started from random weights (<code>weights=None</code>) "
             + (
-                "and, as a quick pipeline check, only a head was trained on their frozen "
+                "and, as a pipeline check, only a head was trained on their frozen "
                 "random features: these numbers do not show what the backbones can learn. "
                 if any(result.recipes.get(b) == "transfer" for b in random_init)
                 else "and trained all layers end to end (the scratch recipe). "

@@ -78,6 +78,15 @@ def _metrics_table(reports: dict[str, Any]) -> str:
     return f"<table><tr><th>metric (95% CI)</th>{head}</tr>{''.join(rows)}</table>"
 
 
+def _budget(settings: Any, result: Any) -> str:
+    """The epochs that ran, per recipe (fine-tuning only runs from ImageNet weights)."""
+    recipes = getattr(result, "recipes", {}) or {}
+    if recipes and all(r == "scratch" for r in recipes.values()):
+        return f"{settings.epochs} end-to-end epochs (scratch recipe)."
+    tuned = settings.fine_tune_epochs if "imagenet" in result.weights.values() else 0
+    return f"{settings.epochs} head epochs" + (f" + {tuned} fine-tune epochs." if tuned else ".")
+
+
 def _qualifiers(manifest: Any, weights: dict[str, str], n_test: int) -> str:
     """The conditions a verdict holds under, for the same sentence as the verdict."""
     random_init = [b for b, w in weights.items() if w != "imagenet"]
@@ -178,7 +187,10 @@ def write_demo_report(
             + (
                 "and, as a pipeline check, only a head was trained on their frozen "
                 "random features: these numbers do not show what the backbones can learn. "
-                if any(result.recipes.get(b) == "transfer" for b in random_init)
+                if any(
+                    getattr(result, "recipes", {}).get(b, "transfer") == "transfer"
+                    for b in random_init
+                )
                 else "and trained all layers end to end (the scratch recipe). "
             )
             + "With network access, Keras downloads the weights once "
@@ -194,7 +206,8 @@ def write_demo_report(
         "one fracture pattern per class. A pipeline test bed, <b>not medical data</b>. "
         f"{len(manifest)} images, {manifest.num_classes} classes, budget: "
         f"{settings.images_per_class} images/class, {settings.input_size} px input, "
-        f"{settings.epochs} head + {settings.fine_tune_epochs} fine-tune epochs.</p>"
+        + _budget(settings, result)
+        + "</p>"
         + _figure(sheet, "Training phantoms, three per class.")
     )
     for name, report in reports.items():

@@ -203,7 +203,8 @@ def build_classifier(
     x = preprocessing_layer(spec.preprocessing, name=PREPROCESSING_LAYER)(x)
     base = spec.constructor(
         include_top=False,
-        weights=constructor_weights,
+        weights=None,  # loaded below by layer name: Keras' own loader counts the layers
+        # before the backbone too (the preprocessing Dense has weights) and refuses the file
         input_tensor=x,
         **dict(spec.constructor_kwargs),
     )
@@ -247,6 +248,7 @@ def _record_weights(
     if weights is None:
         info = {"source": "none", "note": "random initialisation, no pretrained weights"}
     elif weights == "imagenet":
+        load_weights_by_name(model, imagenet_file, layers=backbone_layers(model))
         info = {"source": "imagenet", "path": imagenet_file, "sha256": file_sha256(imagenet_file)}
     else:
         report = load_weights_by_name(

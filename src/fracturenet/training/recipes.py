@@ -225,7 +225,7 @@ def recipe_loss(binary: bool, num_classes: int, label_smoothing: float) -> Any:
         >>> import numpy as np
         >>> loss = recipe_loss(False, 3, 0.1)
         >>> round(float(loss(np.array([0]), np.array([[0.9, 0.05, 0.05]]))[0]), 4)
-        0.2955
+        0.2981
     """
     if binary:
         if not label_smoothing:

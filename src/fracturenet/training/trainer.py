@@ -347,7 +347,8 @@ class Trainer:
             monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
         )
         config = fit_config(locals())
-        config["recipe"] = self.recipe.to_dict()
+        # the resolved rate is fit.lr already; recorded once, so resume lists it once
+        config["recipe"] = {k: v for k, v in self.recipe.to_dict().items() if k != "lr"}
         self.log(f"recipe: {self.recipe.name} ({self.recipe.reason})")
         state = start_run(self, config, history, {"train": train, "val": val})
         done = int(state["epoch"]) if state else 0

@@ -35,3 +35,11 @@ def test_cli_page_is_generated_from_the_parser():
     text = (DOCS / "guide" / "cli.rst").read_text(encoding="utf-8")
     assert ".. fracturenet-cli::" in text and "available now" not in text
     assert '"cli_help"' in (DOCS / "conf.py").read_text(encoding="utf-8")
+
+
+def test_page_check_flags_the_checkout_wherever_it_lives():
+    # CI clones under a folder the fixed patterns do not know (seen: /check/work/main)
+    page = "<p>phantoms: /srv/ci/clone/docs/_build/cache/phantoms-n8</p>"
+    assert _page_check().page_problems(page) == []
+    problems = _page_check().page_problems(page, checkout="/srv/ci/clone")
+    assert problems and "this checkout" in problems[0]

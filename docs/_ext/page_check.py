@@ -21,14 +21,23 @@ FORBIDDEN = {
 }
 
 
-def page_problems(text: str) -> list[str]:
-    """The forbidden things in one page's visible text."""
+def page_problems(text: str, checkout: str | None = None) -> list[str]:
+    """The forbidden things in one page's visible text.
+
+    Args:
+        text: The page's HTML.
+        checkout: The absolute path of the checkout the docs are built from; it must not
+            appear either, wherever the build machine keeps it.
+    """
     visible = re.sub(
         r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", "", text, flags=re.S)
     )
+    patterns = dict(FORBIDDEN)
+    if checkout:
+        patterns["this checkout"] = re.compile(re.escape(checkout.rstrip("/")) + r"/")
     return [
         f"{what}: {m.group(0)!r}"
-        for what, pat in FORBIDDEN.items()
+        for what, pat in patterns.items()
         for m in [pat.search(visible)]
         if m
     ]
@@ -38,10 +47,11 @@ def check_pages(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     problems = []
+    checkout = str(Path(app.srcdir).resolve().parent)
     for page in sorted(Path(app.outdir).rglob("*.html")):
         if "_modules" in page.parts:  # highlighted source code, not prose
             continue
-        for problem in page_problems(page.read_text(encoding="utf-8")):
+        for problem in page_problems(page.read_text(encoding="utf-8"), checkout):
             problems.append(f"{page.relative_to(app.outdir)}: {problem}")
     if problems:
         raise ExtensionError("built pages leak machine details:\n  " + "\n  ".join(problems))

@@ -53,7 +53,9 @@ def _run(script: Path, out: Path, repo: Path, timeout: int) -> str:
             f"{proc.stderr[-3000:]}"
         )
     # the folder the page's command line names, not the build machine's temporary path
+    # and the phantom cache where a user's default cache would be
     shown = proc.stdout.replace(str(tmp), f"runs/{script.stem}")
+    shown = shown.replace(env["FRACTURENET_CACHE"], "~/.cache/fracturenet")
     (tmp / "stdout.txt").write_text(shown, encoding="utf-8")
     tmp.rename(out)
     logger.info(f"[examples] {script.name}: {time.perf_counter() - start:.0f} s")

@@ -262,10 +262,15 @@ def section_transfer(a: argparse.Namespace) -> dict[str, Any]:
     scratch = _report(f"{backbone} from scratch", yte, _predict(model, xte), test, secs, prov)
     reports += [scratch, transfer]
     assert build_classifier  # imported for the docs' reference; the Trainer builds the model
-    return _section(reports, [transfer], [scratch, reports[0]],
+    section = _section(reports, [transfer], [scratch, reports[0]],
                     {"data": f"pretrain: phantoms {task_a} ({a.per_class}/class); "
                              f"target: phantoms {task_b}, {a.few} labelled/class (+{a.few} val)",
                      "split": f"{len(train)} train / {len(val)} val / {len(test)} test"})  # fmt: skip
+    # goal (b) is "clearly above": the paired interval of the difference must exclude 0
+    verdict = section["verdict"]
+    verdict["goal"] = "transfer above scratch, 95 % CI of the difference excludes 0"
+    verdict["goal_met"] = bool(verdict["accuracy_diff_ci95"][0] > 0)
+    return section
 
 
 def section_real(a: argparse.Namespace) -> dict[str, Any]:

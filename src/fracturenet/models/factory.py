@@ -194,7 +194,7 @@ def build_classifier(
             f"Weights file {str(weights)!r} does not exist. Pass an existing .h5 or "
             f".weights.h5 file, 'imagenet' or None. Received: weights={str(weights)!r}"
         )
-    constructor_weights = _resolve_imagenet_weights(spec) if weights == "imagenet" else None
+    imagenet_file = _resolve_imagenet_weights(spec) if weights == "imagenet" else None
 
     inputs = keras.Input(shape=shape, dtype="float32", name="image")
     # standard Keras layers only, so model.keras loads without fracturenet (preprocessing.py)
@@ -236,15 +236,16 @@ def build_classifier(
         name="predictions",
     )(y)
     model = keras.Model(inputs, outputs, name=name or f"{spec.name}_classifier")
-    _record_weights(model, weights, constructor_weights, allow_partial_weights)
+    _load_weights(model, weights, imagenet_file, allow_partial_weights)
     set_trainable(model, "none" if freeze else "all")
     return model
 
 
-def _record_weights(
+def _load_weights(
     model: keras.Model, weights: Any, imagenet_file: str | None, allow_partial: bool
 ) -> None:
-    """Loads a weights file (all or nothing unless ``allow_partial``) and records the source."""
+    """Loads pretrained backbone weights by layer name (all or nothing unless ``allow_partial``;
+    ImageNet always all) and records their source in the model's metadata."""
     if weights is None:
         info = {"source": "none", "note": "random initialisation, no pretrained weights"}
     elif weights == "imagenet":

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fracturenet.exceptions import ImageDecodeError
 
@@ -92,16 +92,22 @@ def estimate_decode_bytes(size: tuple[int, int], mode: str, copies: int = 1) -> 
     return pixels * (_MODE_BYTES.get(mode, 4) + 4 * copies)
 
 
+def _count(copies: int | Callable[[str], int], mode: str) -> int:
+    return copies(mode) if callable(copies) else copies
+
+
 @contextlib.contextmanager
-def decode_scope(copies: int = 1) -> Iterator[None]:
+def decode_scope(copies: int | Callable[[str], int] = 1) -> Iterator[None]:
     """Holds the budget charged by decodes in this block (this thread) until it ends.
 
     Wrap the work that keeps a decoded image alive: the decode, the arrays made from it and
-    whatever consumes them. Scopes nest: an inner one joins the outer one.
+    whatever consumes them. Scopes nest: an inner one joins the outer one (the larger count
+    of copies applies).
 
     Args:
         copies: Full-size copies of the image the block makes (see
-            :func:`estimate_decode_bytes`). Defaults to `1`.
+            :func:`estimate_decode_bytes`), or a function of the decoded Pillow mode giving
+            them (a block that keeps L and RGB images in Pillow makes fewer). Defaults to `1`.
 
     Example:
         >>> with decode_scope(copies=2):
@@ -109,8 +115,12 @@ def decode_scope(copies: int = 1) -> Iterator[None]:
     """
     outer = getattr(_local, "scope", None)
     if outer is not None:
-        outer["copies"] = max(outer["copies"], copies)
-        yield
+        inner, before = copies, outer["copies"]
+        outer["copies"] = lambda mode: max(_count(before, mode), _count(inner, mode))
+        try:
+            yield
+        finally:
+            outer["copies"] = before
         return
     _local.scope = {"copies": copies, "held": 0}
     try:
@@ -134,7 +144,7 @@ def charge_decode(size: tuple[int, int], mode: str, path: str) -> None:
         ImageDecodeError: If this decode alone exceeds the budget.
     """
     scope = getattr(_local, "scope", None)
-    nbytes = estimate_decode_bytes(size, mode, scope["copies"] if scope else 1)
+    nbytes = estimate_decode_bytes(size, mode, _count(scope["copies"], mode) if scope else 1)
     limit = decode_memory()
     if nbytes > limit:
         raise ImageDecodeError(

@@ -16,6 +16,8 @@ with :func:`set_decode_memory`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +35,9 @@ __all__ = [
 
 #: Bytes that all decodes in flight may hold together, unless configured otherwise.
 DEFAULT_DECODE_MEMORY: int = 768 * 2**20
+
+#: Scopes that held at least this much return freed memory to the OS when they end.
+_TRIM_BYTES = 64 * 2**20
 
 _cond = threading.Condition()
 _state = {"limit": None, "used": 0}
@@ -129,9 +134,32 @@ def decode_scope(copies: int | Callable[[str], int] = 1) -> Iterator[None]:
         held = _local.scope["held"]
         _local.scope = None
         if held:
+            if held >= _TRIM_BYTES:
+                _return_freed_memory()
             with _cond:
                 _state["used"] -= held
                 _cond.notify_all()
+
+
+def _return_freed_memory() -> None:
+    """Gives memory freed by a large decode back to the operating system (glibc only).
+
+    glibc keeps a separate heap per thread: 381 MB freed after a decode in one tf.data thread
+    stayed resident while the next huge image was decoded in another, so four 9999 x 9999
+    RGB PNGs decoded one at a time still peaked at 2 x 381 MB over the process (measured).
+    ``malloc_trim`` returns the free pages of every heap. Elsewhere this does nothing.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        return None
 
 
 def charge_decode(size: tuple[int, int], mode: str, path: str) -> None:

@@ -4,22 +4,25 @@
 Same files (the real Train split), same image size and batch size, same process. Prints one
 JSON object with images/s of:
 
-* ``keras_epoch``: the Keras loader (it has no cache, every epoch decodes again), best of
+* ``keras_epoch``: the Keras loader (it has no cache, every epoch decodes again), median of
   ``--repeats`` epochs;
 * ``fracturenet_first_epoch``: our pipeline's first epoch (decode + letterbox + fill the
-  cache), best of ``--repeats`` fresh pipelines, for the memory and for the file cache;
-* ``fracturenet_cached_epoch``: later epochs read from the cache, best of ``--repeats``;
+  cache), median of ``--repeats`` fresh pipelines, for the memory and for the file cache,
+  each run right after a Keras epoch (the first-epoch ratios are medians of those pairs);
+* ``fracturenet_cached_epoch``: later epochs read from the cache, median of
+  ``--cached-epochs``;
 * ``model_train_step`` (unless ``--no-model``): forward + backward of MobileNetV2 (the
   lightest usual backbone, random weights) on the same batch size, on this machine. If the
   cached pipeline is many times faster than the lightest model trains, it is not the
   bottleneck of training.
 
 and the ratios (``> 1`` means fracturenet is faster), plus the process CPU time per image
-of each (steadier than wall time when other jobs share the machine). Goals: first epoch ratio >= 1, cached
+of each (steadier than wall time when other jobs share the machine), the 1-minute load
+average before each repeat and at the end. Goals: first epoch ratio >= 1, cached
 epoch ratio >= 5. The OS page cache is warmed by reading every file once before any timing,
 so neither loader pays the disk.
 
-    PYTHONPATH=src python benchmarks/pipeline.py [DATA_DIR] [--image-size 224] [--repeats 2]
+    PYTHONPATH=src python benchmarks/pipeline.py [DATA_DIR] [--image-size 224] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -89,7 +93,7 @@ def main() -> None:
     ap.add_argument("data_dir", nargs="?", default=_default_data())
     ap.add_argument("--image-size", type=int, default=224)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cached-epochs", type=int, default=3)
     ap.add_argument("--no-model", action="store_true")
     a = ap.parse_args()
@@ -111,47 +115,55 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
         "tensorflow": tf.__version__,
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_avg_1min": [],  # before each repeat and at the end: this machine is shared
     }
     try:
-        keras_times = []
-        for _ in range(a.repeats):
+        # Keras and both fracturenet first epochs run back to back in each repeat, so a
+        # repeat's ratio compares runs under the same load; the medians are reported.
+        keras_times: list[float] = []
+        first: dict[str, list[float]] = {"memory": [], "file": []}
+        cached: dict[str, list[float]] = {"memory": [], "file": []}
+        for r in range(a.repeats):
             kds = keras.utils.image_dataset_from_directory(
                 flat, image_size=size, batch_size=a.batch_size, shuffle=False, verbose=False
             ).prefetch(tf.data.AUTOTUNE)
+            res["load_avg_1min"].append(round(os.getloadavg()[0], 2))
             t, n = _epoch(kds, "keras_epoch")
             keras_times.append(t)
-        keras_rate = n / min(keras_times)
-        res["keras_epoch_images_per_s"] = round(keras_rate, 1)
-
-        for kind in ("memory", "file"):
-            first, cached = [], []
-            for r in range(a.repeats):
+            for kind in ("memory", "file"):
                 cache_dir = tempfile.mkdtemp(prefix="fracturenet-bench-cache-")
                 cache = "memory" if kind == "memory" else cache_dir
                 ds = make_dataset(manifest, image_size=size, batch_size=a.batch_size, cache=cache)
-                t, n = _epoch(ds, f"fracturenet_{kind}_first_epoch")
-                first.append(t)
+                first[kind].append(_epoch(ds, f"fracturenet_{kind}_first_epoch")[0])
                 if r == 0:
                     for _ in range(a.cached_epochs):
-                        cached.append(_epoch(ds, f"fracturenet_{kind}_cached_epoch")[0])
+                        cached[kind].append(_epoch(ds, f"fracturenet_{kind}_cached_epoch")[0])
                     if kind == "file":  # a new pipeline (as in a new process) reuses the files
                         ds2 = make_dataset(
                             manifest, image_size=size, batch_size=a.batch_size, cache=cache
                         )
-                        cached.append(_epoch(ds2)[0])
+                        cached[kind].append(_epoch(ds2)[0])
                 shutil.rmtree(cache_dir)
-            res[f"fracturenet_{kind}_first_epoch_images_per_s"] = round(n / min(first), 1)
-            res[f"fracturenet_{kind}_cached_epoch_images_per_s"] = round(n / min(cached), 1)
-        # ratio = fracturenet images/s / keras images/s
+        res["load_avg_1min"].append(round(os.getloadavg()[0], 2))
+        keras_rate = n / statistics.median(keras_times)
+        res["keras_epoch_images_per_s"] = round(keras_rate, 1)
         for kind in ("memory", "file"):
-            for stage in ("first", "cached"):
-                k = f"ratio_{kind}_{stage}_epoch_vs_keras"
-                res[k] = round(
-                    res[f"fracturenet_{kind}_{stage}_epoch_images_per_s"] / keras_rate, 2
-                )
+            rate = n / statistics.median(first[kind])
+            res[f"fracturenet_{kind}_first_epoch_images_per_s"] = round(rate, 1)
+            res[f"fracturenet_{kind}_cached_epoch_images_per_s"] = round(
+                n / statistics.median(cached[kind]), 1
+            )
+            res[f"ratio_{kind}_first_epoch_vs_keras"] = round(
+                statistics.median(k / f for k, f in zip(keras_times, first[kind], strict=True)),
+                2,
+            )
+            res[f"ratio_{kind}_cached_epoch_vs_keras"] = round(
+                res[f"fracturenet_{kind}_cached_epoch_images_per_s"] / keras_rate, 2
+            )
         # CPU time per image (all threads) is steadier than wall time on a shared machine.
         for tag, values in _CPU.items():
-            res[f"{tag}_cpu_ms_per_image"] = round(min(values), 2)
+            res[f"{tag}_cpu_ms_per_image"] = round(statistics.median(values), 2)
         if not a.no_model:
             rate = _model_step_rate(a.image_size, a.batch_size)
             res["model_train_step_images_per_s_mobilenet_v2"] = round(rate, 1)

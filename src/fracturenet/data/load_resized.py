@@ -27,6 +27,9 @@ from fracturenet.data.resize import _as_hw, resize_geometry
 
 __all__ = ["cover_size", "load_drafted", "load_resized", "scaled_box"]
 
+# Pillow modes load_resized reduces and resizes without converting to RGB first.
+_PILLOW_MODES = ("L", "RGB")
+
 
 def load_resized(
     path: str | os.PathLike[str],
@@ -61,17 +64,21 @@ def load_resized(
         ((64, 64, 3), 0, True)
     """
     hw = _as_hw(size)
-    image, (top, left, sh, sw), (tt, tl, th, tw) = load_drafted(
-        path, hw, mode, max_pixels=max_pixels
-    )
-    part = Image.fromarray(image).resize(
-        (tw, th), Image.Resampling.BILINEAR, box=(left, top, left + sw, top + sh)
-    )
+    resize_geometry((1, 1), hw, mode)  # validates mode before any file work
+    with decode_scope(copies=_pillow_copies):
+        image, (top, left, sh, sw), (tt, tl, th, tw) = _decode_reduced(
+            os.fspath(path), hw, mode, max_pixels, keep_pillow=True
+        )
+        with image:
+            part = image.resize(
+                (tw, th), Image.Resampling.BILINEAR, box=(left, top, left + sw, top + sh)
+            )
     if (th, tw) != hw:
         canvas = Image.new(part.mode, (hw[1], hw[0]), 0)
         canvas.paste(part, (tl, tt))
         part = canvas
-    return np.asarray(part)
+    out = np.asarray(part)
+    return np.repeat(out[:, :, None], 3, axis=2) if out.ndim == 2 else out
 
 
 def load_drafted(
@@ -110,9 +117,25 @@ def load_drafted(
         return _decode_reduced(path, hw, mode, max_pixels)
 
 
+def _pillow_copies(mode: str) -> int:
+    """Full-size copies :func:`load_resized` makes of a decoded image in Pillow ``mode``."""
+    # L and RGB stay in Pillow: the reduced copy is at most a quarter of the decode and the
+    # output is network-sized. Other modes go through to_rgb_array first (see _decode_reduced).
+    return 0 if mode in _PILLOW_MODES else 2
+
+
 def _decode_reduced(
-    path: str, hw: tuple[int, int], mode: str, max_pixels: int
-) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int, int, int]]:
+    path: str, hw: tuple[int, int], mode: str, max_pixels: int, *, keep_pillow: bool = False
+) -> tuple[np.ndarray | Image.Image, tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """Decodes ``path`` reduced for ``hw``; see :func:`load_drafted`.
+
+    With ``keep_pillow`` the image is returned as a Pillow image in mode ``L`` or ``RGB``: L
+    and RGB files are reduced in Pillow, so no full-size array is ever made (Pillow releases
+    the GIL while it decodes, reduces and resizes; NumPy copies of the whole picture hold it
+    and cost memory). The pixels are the same as the array path's, grey repeated on three
+    channels.
+    """
+    pil = None
     if is_dicom(path, read_header(path)):
         image = load_image(path, max_pixels=max_pixels)
         h, w = image.shape[:2]
@@ -122,14 +145,24 @@ def _decode_reduced(
             return cover_size((h, w), resize_geometry((h, w), hw, mode))
 
         pil, (h, w) = open_oriented(path, max_pixels=max_pixels, draft=cover)
-        with pil:
-            image = to_rgb_array(pil, path)
+        if not (keep_pillow and pil.mode in _PILLOW_MODES):
+            with pil:
+                image = to_rgb_array(pil, path)
+            pil = None
+    if keep_pillow and pil is None:
+        pil = Image.fromarray(image)
+    size = pil.size[::-1] if pil is not None else image.shape[:2]
     geo = resize_geometry((h, w), hw, mode)
     # Shrink by an integer box filter (cheap, alias-free) until less than 2x remains, so
     # the final bilinear step never skips pixels.
     _, _, sh, sw = geo["source"]
     _, _, th, tw = geo["target"]
-    factor = int(min(sh * image.shape[0] / h / th, sw * image.shape[1] / w / tw))
+    factor = int(min(sh * size[0] / h / th, sw * size[1] / w / tw))
+    if pil is not None:
+        if factor >= 2:
+            with pil:
+                pil = pil.reduce(factor)
+        return pil, scaled_box(geo["source"], (h, w), pil.size[::-1]), geo["target"]
     if factor >= 2:
         image = np.asarray(Image.fromarray(image).reduce(factor))
     source = scaled_box(geo["source"], (h, w), image.shape[:2])

@@ -5,8 +5,10 @@ Stage order: decode + resize (parallel map, order kept) -> drop unreadable (``sk
 cache (``uint8``) -> shuffle -> balanced resampling -> batch -> float32 + augmentation ->
 prefetch. Without a cache, shuffling permutes file indices before decoding (cheap).
 
-Decoding is :func:`fracturenet.data.load_resized` (Pillow) inside ``tf.numpy_function`` on
-tf.data's parallel map; Pillow releases the GIL while decoding and resizing. JPEGs are
+Decoding is :func:`fracturenet.data.load_resized` (Pillow), chunks of 8 files per
+``tf.numpy_function`` call, each chunk spread over a thread pool shared by the process (one
+thread per CPU, results in file order); Pillow releases the GIL while decoding and resizing,
+so every core decodes. JPEGs are
 decoded at the smallest DCT scale (1/2, 1/4, 1/8; Pillow ``draft``) at which the resized
 box still covers its target, then
 box-reduced by an integer factor while more than 2x too large, then scaled bilinearly into
@@ -26,6 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fracturenet.data._decode_pool import decode_threads, map_outcomes
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
 from fracturenet.data.bad_images import remember_decode_error
 from fracturenet.data.load_resized import load_resized
@@ -38,6 +41,7 @@ __all__ = ["DecodeReport", "make_dataset", "skipped_files"]
 _ON_ERROR = ("raise", "skip")
 _CHANNELS = (1, 3)
 _CACHE_FORMAT = "4"  # bump when the cached content changes meaning
+_DECODE_CHUNK = 8  # files per call into Python: amortises the call, keeps latency low
 
 
 class DecodeReport:
@@ -260,34 +264,46 @@ def make_dataset(
     if sidecar and not os.path.exists(f"{cache_prefix}.index") and os.path.exists(sidecar):
         os.remove(sidecar)  # our own sidecar of an unfinished cache: it will be rebuilt
     report = DecodeReport(sidecar)
-    empty = np.zeros((*hw, channels), np.uint8)
     luma = np.asarray([0.299, 0.587, 0.114], np.float32)
 
-    def decode(index) -> tuple[np.ndarray, np.bool_]:
-        path = paths[int(index)]
-        try:
-            image = load_resized(path, hw, resize_mode)
-        except ImageDecodeError as e:
-            if on_error == "raise":
-                remember_decode_error(e)  # TensorFlow wraps it; see decode_error_from
-                raise
-            report.add(path, e.reason)
-            return empty, np.bool_(False)
+    def decode_one(index: int) -> np.ndarray:  # runs on a decode thread
+        image = load_resized(paths[index], hw, resize_mode)
         if channels == 1:
             image = np.round(image.astype(np.float32) @ luma).astype(np.uint8)[:, :, None]
-        return image, np.bool_(True)
+        return image
+
+    def decode(indices) -> tuple[np.ndarray, np.ndarray]:
+        indices = [int(i) for i in indices]
+        images = np.zeros((len(indices), *hw, channels), np.uint8)
+        ok = np.ones(len(indices), np.bool_)
+        for j, (image, error) in enumerate(map_outcomes(decode_one, indices)):
+            if error is None:
+                images[j] = image
+                continue
+            if not isinstance(error, ImageDecodeError) or on_error == "raise":
+                if isinstance(error, ImageDecodeError):
+                    remember_decode_error(error)  # TensorFlow wraps it; see decode_error_from
+                raise error
+            report.add(paths[indices[j]], error.reason)  # in file order, whatever the threads
+            ok[j] = False
+        return images, ok
 
     labels_t = tf.constant(labels)
 
-    def tf_decode(index):
-        image, ok = tf.numpy_function(decode, [index], [tf.uint8, tf.bool], name="decode_image")
-        return tf.ensure_shape(image, (*hw, channels)), tf.gather(labels_t, index), ok
+    def tf_decode(indices):
+        images, ok = tf.numpy_function(decode, [indices], [tf.uint8, tf.bool], name="decode_images")
+        images = tf.ensure_shape(images, (None, *hw, channels))
+        return images, tf.gather(labels_t, indices), tf.ensure_shape(ok, (None,))
 
     shuffle_indices = shuffle and cache is None and not balanced
     ds = tf.data.Dataset.range(n)
     if shuffle_indices:  # cheap: shuffle file indices, decode in the shuffled order
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(tf_decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # Chunks of files are decoded on the shared thread pool (every core, order kept); two
+    # chunks in flight per pool's worth of files keep the threads busy between chunks.
+    parallel = max(2, -(-2 * decode_threads() // _DECODE_CHUNK))
+    ds = ds.batch(_DECODE_CHUNK).map(tf_decode, num_parallel_calls=parallel, deterministic=True)
+    ds = ds.unbatch()
     if on_error == "skip":
         ds = ds.filter(lambda x, y, ok: ok)
     ds = ds.map(lambda x, y, ok: (x, y))

@@ -146,4 +146,3 @@ def run(args: argparse.Namespace) -> int:
             if file:
                 print(f"{label}: {file_link(file)}")
     return 0
-

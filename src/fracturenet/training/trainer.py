@@ -59,6 +59,11 @@ class Trainer:
     unfreezes the top blocks at a lower learning rate, with BatchNormalization layers kept in
     inference mode. The best weights by ``monitor`` are restored at the end.
 
+    The model records the SHA-256 of each training and validation file's bytes, and which set
+    picked the best epoch (see :func:`~fracturenet.models.provenance.training_data_of`):
+    ``model.keras`` saves the record, and :func:`~fracturenet.evaluation.evaluate` tells from
+    it whether evaluated images selected the model or leaked from its training set.
+
     The device, distribution strategy and precision are chosen from the hardware
     (see :func:`~fracturenet.training.hardware.plan_execution`) when the Trainer builds the
     model itself, i.e. when ``model`` is a :class:`~fracturenet.config.ModelConfig` or a

@@ -53,9 +53,10 @@ def test_evaluate_skip_aligns_ids_and_lists_the_file(capsys, trained_run, tmp_pa
                              "--bootstrap", "0", "--out", report, "-q")
     assert code == 0, err
     assert f"skipped unreadable image {str(bad)!r}" in err
-    ids = json.loads(report.read_text())
-    text = json.dumps(ids)
-    assert str(bad) not in text and text.count(".png") >= 60
+    saved = json.loads(report.read_text())
+    assert str(bad) not in saved["ids"] and len(saved["ids"]) >= 60
+    assert [s["path"] for s in saved["info"]["skipped"]] == [str(bad)]  # listed with its reason
+    assert saved["info"]["skipped"][0]["reason"]
     code, out, err = run_cli(capsys, "evaluate", trained_run, root, "--split", "all", "--bootstrap", "0",
                              "-q")
     assert code == 1 and "--on-error skip" in err and "Traceback" not in err, err

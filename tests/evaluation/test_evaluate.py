@@ -8,7 +8,6 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from fracturenet.data import Manifest  # noqa: E402
 from fracturenet.evaluation import evaluate  # noqa: E402
 
 
@@ -85,9 +84,8 @@ def test_to_arrays_hook_supplies_ids(data):
 
 def test_unsupported_data_and_bad_outputs_are_explained(data):
     x, y = data
-    manifest = Manifest(paths=("/a.png",), labels=(0,), class_names=("a",))
-    with pytest.raises(TypeError, match="Received: data=Manifest"):
-        evaluate(_model(), manifest)
+    with pytest.raises(TypeError, match="Received: data=str"):
+        evaluate(_model(), "images/")
     with pytest.raises(TypeError, match="tf.data.Dataset"):
         evaluate(_model(), {"x": x})
     with pytest.raises(ValueError, match="`model` outputs are not probabilities"):

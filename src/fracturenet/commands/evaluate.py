@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from fracturenet.data import discover, make_dataset, skipped_files
     from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
+    from fracturenet.evaluation.provenance import leakage_warning
     from fracturenet.inference import run_model_path
     from fracturenet.models import load_model, read_metadata
 
@@ -113,20 +115,25 @@ def run(args: argparse.Namespace) -> int:
         resize_mode=meta.get("resize_mode", "letterbox"),
         on_error=args.on_error,
     )
-    report = evaluate(
-        model,
-        ds,
-        class_names=class_names,
-        ids=kept_paths(ds),
-        tta=args.tta,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        model_name=meta.get("backbone") or model.name,
-        split=split,
-        info={"resize_mode": meta.get("resize_mode", "letterbox")},
-    )
+    with warnings.catch_warnings():  # printed below, once, as a progress line
+        warnings.filterwarnings("ignore", message="Warning: leakage")
+        report = evaluate(
+            model,
+            ds,
+            class_names=class_names,
+            ids=kept_paths(ds),
+            tta=args.tta,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            model_name=meta.get("backbone") or model.name,
+            split=split,
+            info={"resize_mode": meta.get("resize_mode", "letterbox")},
+        )
     for file, reason in skipped_files(ds):
         progress(f"skipped unreadable image {file!r}: {reason}", quiet=False)
+    leak = leakage_warning(report.info, len(report.y_true))
+    if leak:  # also in every table, verdict and file of the report
+        progress(leak, quiet=False)
     if args.out:
         report.to_json(args.out, overwrite=args.overwrite)
     if args.html:

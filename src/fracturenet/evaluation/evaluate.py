@@ -12,14 +12,32 @@ from fracturenet.evaluation.report import EvaluationReport
 __all__ = ["evaluate", "predict_proba"]
 
 _ACCEPTED = (
-    "a tf.data.Dataset (or any iterable) of (images, labels) batches, a tuple (x, y) of arrays, "
-    "or an object with a to_arrays() method returning (x, y)"
+    "a fracturenet.data.Manifest, a tf.data.Dataset (or any iterable) of (images, labels) "
+    "batches, a tuple (x, y) of arrays, or an object with a to_arrays() method returning (x, y)"
 )
+
+
+_ON_ERROR: tuple[str, ...] = ("raise", "skip")
+
+
+def _pipeline(model: Any, manifest: Any, batch_size: int, on_error: str) -> Any:
+    """The evaluation pipeline of a Manifest: the model's input size and channels, the
+    letterbox fit the Trainer trains with, manifest order."""
+    from fracturenet.data import make_dataset
+
+    h, w, c = model.input_shape[1:]
+    return make_dataset(
+        manifest, image_size=(h, w), batch_size=batch_size, channels=c, on_error=on_error
+    )
 
 
 def _batches_from(data: Any, batch_size: int) -> tuple[Iterator[tuple[Any, Any]], Any]:
     """Returns an iterator of ``(images, labels)`` batches and the image ids ``data`` carries."""
     ids = None
+    if hasattr(data, "file_paths") and hasattr(data, "decode_report"):  # from make_dataset
+        from fracturenet.data.bad_images import kept_paths
+
+        ids = kept_paths(data)  # read after the predictions, once the skips are known
     if hasattr(data, "to_arrays"):  # hook for Manifest-backed sources (integrator)
         ids = getattr(data, "paths", None)
         data = tuple(data.to_arrays())
@@ -34,10 +52,7 @@ def _batches_from(data: Any, batch_size: int) -> tuple[Iterator[tuple[Any, Any]]
         ), ids
     if isinstance(data, Iterable) and not isinstance(data, (str, bytes, dict, tuple)):
         return _checked_batches(data), ids
-    raise TypeError(
-        f"`data` must be {_ACCEPTED}. To evaluate a Manifest, build a dataset from it with the "
-        f"data pipeline first. Received: data={type(data).__name__}"
-    )
+    raise TypeError(f"`data` must be {_ACCEPTED}. Received: data={type(data).__name__}")
 
 
 def _checked_batches(data: Iterable) -> Iterator[tuple[Any, Any]]:
@@ -125,6 +140,7 @@ def evaluate(
     split: str | None = None,
     used_for_selection: bool | None = None,
     info: dict[str, Any] | None = None,
+    on_error: str = "raise",
 ) -> EvaluationReport:
     """Predicts ``data`` with ``model`` and returns the metrics, intervals and predictions.
 
@@ -134,7 +150,9 @@ def evaluate(
     Args:
         model: A ``keras.Model`` whose output is a softmax over the classes, or a single
             sigmoid unit (read as 2 classes, the unit being class 1).
-        data: One of: a ``tf.data.Dataset`` (or any iterable) yielding batches
+        data: One of: a :class:`~fracturenet.data.Manifest` (read with the model's input
+            size and channels and the letterbox fit the Trainer trains with; its paths
+            become the ids); a ``tf.data.Dataset`` (or any iterable) yielding batches
             ``(images, labels)`` (extra elements such as sample weights are ignored); a tuple
             ``(x, y)`` of arrays; an object with ``to_arrays() -> (x, y)`` (its ``paths``, if
             any, become the ids). Labels may be integers or one-hot.
@@ -151,18 +169,34 @@ def evaluate(
             verdict. Defaults to `None` (not recorded).
         used_for_selection: Whether ``data`` picked the model or its epoch (early stopping,
             best-epoch restore); :func:`~fracturenet.evaluation.compare` refuses such reports
-            unless told otherwise. Defaults to `None` (not recorded).
+            unless told otherwise. Defaults to `None`: found out when the model records the
+            images it was trained on (a Trainer's model, or one loaded from its
+            ``model.keras``) and the ids are files. Their contents are then compared with the
+            model's training and selection images (see
+            :func:`~fracturenet.evaluation.provenance.check_selection`): any evaluated image
+            from the selection set marks the report as used for selection (a value of
+            `False` passed here is overridden, with a warning), and images from the training
+            set are counted and reported as leakage, with a warning. Otherwise not recorded.
         info: More provenance for the report (e.g. ``resize_mode``, data fingerprints).
             Defaults to `None`. The model's backbone, input size, precision, weights source
             and library versions are added automatically.
+        on_error: Unreadable images: ``"raise"`` stops with an
+            :class:`~fracturenet.exceptions.ImageDecodeError` naming the file; ``"skip"``
+            leaves them out, warns once per file and lists each file and reason in the
+            report (``info["skipped"]`` and its Markdown). It applies to a ``Manifest``
+            input; a dataset from :func:`~fracturenet.data.make_dataset` keeps its own
+            ``on_error``, and its skipped files are listed the same way. Defaults to
+            `"raise"`.
 
     Returns:
         An :class:`EvaluationReport`.
 
     Raises:
         TypeError: If ``data`` is of an unsupported type (the message lists the accepted ones).
-        ValueError: If ``data`` is empty, ``batch_size < 1``, or the outputs are not
-            probabilities matching the labels and ``class_names``.
+        ValueError: If ``data`` is empty, ``batch_size < 1``, ``on_error`` is not one of
+            ``"raise"``, ``"skip"``, or the outputs are not probabilities matching the labels
+            and ``class_names``.
+        ImageDecodeError: If an image of a pipeline with ``on_error="raise"`` cannot be read.
 
     Example:
         >>> import keras
@@ -175,14 +209,30 @@ def evaluate(
     """
     if int(batch_size) < 1:
         raise ValueError(f"`batch_size` must be >= 1. Received: batch_size={batch_size}")
+    if on_error not in _ON_ERROR:
+        raise ValueError(
+            f"Argument `on_error` must be one of {list(_ON_ERROR)}. Received: on_error={on_error!r}"
+        )
+    from fracturenet.data import Manifest
+
+    if isinstance(data, Manifest):
+        data = _pipeline(model, data, int(batch_size), on_error)
     batches, data_ids = _batches_from(data, int(batch_size))
     probs: list[np.ndarray] = []
     labels: list[np.ndarray] = []
-    for images, y in batches:
-        if not probs:
-            _check_batched(model, images)
-        probs.append(predict_proba(model, images, tta=tta))
-        labels.append(_labels(y))
+    try:
+        for images, y in batches:
+            if not probs:
+                _check_batched(model, images)
+            probs.append(predict_proba(model, images, tta=tta))
+            labels.append(_labels(y))
+    except Exception as exc:  # a decode error inside tf.data: name the file, not TF's text
+        from fracturenet.data.bad_images import decode_error_from
+
+        decoded = decode_error_from(exc)
+        if decoded is None or decoded is exc:
+            raise
+        raise decoded from None
     if not probs:
         raise ValueError(
             f"`data` yielded no batches; nothing to evaluate. Received: data={data!r:.80}"
@@ -197,8 +247,17 @@ def evaluate(
     from fracturenet.data.fingerprint import file_set_fingerprint
     from fracturenet.models.provenance import model_provenance
 
-    ids = ids if ids is not None else data_ids
+    ids = list(ids) if ids is not None else (list(data_ids) if data_ids is not None else None)
     evaluated = file_set_fingerprint([str(i) for i in ids], y_true.tolist()) if ids else None
+    extra = dict(info or {})
+    skipped = _skipped(data)
+    if skipped:
+        extra["skipped"] = skipped
+    check = _selection_check(model, ids)
+    if check is not None:
+        extra["selection_check"] = check
+        used_for_selection = _merge_selection(used_for_selection, check, split)
+        _warn_leakage(check, len(y_true))
     return EvaluationReport.from_predictions(
         y_true,
         y_prob,
@@ -213,6 +272,52 @@ def evaluate(
             "used_for_selection": used_for_selection,
             **model_provenance(model),
             **({"data": {"evaluated": evaluated}} if evaluated else {}),
-            **(info or {}),
+            **extra,
         },
     )
+
+
+def _skipped(data: Any) -> list[dict[str, str]]:
+    """``[{"path", "reason"}]`` for the files a make_dataset pipeline left out."""
+    report = getattr(data, "decode_report", None)
+    return [{"path": p, "reason": r} for p, r in getattr(report, "skipped", None) or ()]
+
+
+def _selection_check(model: Any, ids: Any) -> dict[str, Any] | None:
+    """Compares the evaluated files with the model's training record (None: cannot)."""
+    import os
+
+    from fracturenet.data.fingerprint import file_digest
+    from fracturenet.evaluation.provenance import check_selection
+    from fracturenet.models.provenance import training_data_of
+
+    record = training_data_of(model)
+    if record is None or not ids or not all(os.path.isfile(str(i)) for i in ids):
+        return None
+    return check_selection(record, [file_digest(str(i)) for i in ids])
+
+
+def _merge_selection(given: bool | None, check: dict[str, Any], split: str | None) -> bool | None:
+    """The caller's ``used_for_selection`` unless the images say the model was picked on them."""
+    import warnings
+
+    found = check["used_for_selection"]
+    if found and given is False:
+        warnings.warn(
+            f"`used_for_selection=False` was passed, but evaluated images (split={split!r}) are "
+            "in the set that selected the model (same file content); the report says it was "
+            "used for model selection.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return True if found or given else (False if found is False or given is False else None)
+
+
+def _warn_leakage(check: dict[str, Any], n: int) -> None:
+    import warnings
+
+    from fracturenet.evaluation.provenance import leakage_warning
+
+    text = leakage_warning({"selection_check": check}, n)
+    if text:
+        warnings.warn(text, UserWarning, stacklevel=3)

@@ -27,6 +27,7 @@ from fracturenet.evaluation.metrics import compute_metrics, validate_predictions
 from fracturenet.evaluation.provenance import (
     PROVENANCE_KEYS,
     describe_split,
+    leakage_warning,
     provenance_lines,
     used_for_selection,
 )
@@ -86,7 +87,9 @@ class EvaluationReport:
         class_names: ``k`` class names.
         model_name: Name shown in reports and comparisons, or ``None``.
         info: Provenance: ``bootstrap``, ``seed``, ``split`` and ``used_for_selection``
-            (whether that split picked the epoch or model; ``None`` when unknown), the model's
+            (whether that split picked the epoch or model; ``None`` when unknown),
+            ``selection_check`` (how many evaluated images are in each of the model's
+            training and selection sets, by file content), ``skipped`` files, the model's
             ``backbone``, ``input_shape``, ``precision``, ``weights`` source and ``versions``
             (see :func:`~fracturenet.models.provenance.model_provenance`), and whatever
             the producer adds (``tta``, ``data`` fingerprints, ...).
@@ -177,6 +180,14 @@ class EvaluationReport:
                     "split": self.info.get("split"),
                     "n_images": len(self.y_true),
                     "used_for_selection": used_for_selection(self.info),
+                    # evaluated images whose content is in each of the model's data sets
+                    "shared_with_model_data": {
+                        k: v.get("shared")
+                        for k, v in (
+                            (self.info.get("selection_check") or {}).get("sets") or {}
+                        ).items()
+                    },
+                    "leakage": leakage_warning(self.info, len(self.y_true)),
                     "summary": describe_split(self.info, len(self.y_true)),
                 },
                 "ids": list(self.ids),

@@ -32,6 +32,7 @@ from fracturenet._version import __version__
 from fracturenet.exceptions import ModelFormatError
 from fracturenet.models import preprocessing as _preprocessing  # noqa: F401  (0.1 models' layers)
 from fracturenet.models.layout import backbone_of
+from fracturenet.models.provenance import remember_training_data, training_data_of
 from fracturenet.models.registry import get_backbone
 from fracturenet.models.weights import _remember, weights_info
 
@@ -68,7 +69,9 @@ def save_model(
             ``training_config={...}``. ``backbone``, ``input_shape``, ``preprocessing``,
             ``num_outputs``, ``fracturenet_version``, ``keras_version``, ``weights`` (where the
             backbone weights came from, when known) and
-            ``format_version`` are filled in automatically.
+            ``format_version`` are filled in automatically, and ``training_data`` (content
+            digests of the images the Trainer fitted and selected the model on, see
+            :func:`~fracturenet.models.provenance.training_data_of`) when the model has it.
 
     Raises:
         ValueError: If ``path`` does not end in ``.keras`` or metadata is not JSON-able.
@@ -114,6 +117,8 @@ def save_model(
             f"Received: {dict((k, metadata[k]) for k in clash)}"
         )
     info.update(metadata)
+    if "training_data" not in info and training_data_of(model) is not None:
+        info["training_data"] = training_data_of(model)  # recorded by the Trainer
     try:
         text = json.dumps(info, indent=2, sort_keys=True)
     except TypeError as err:
@@ -231,4 +236,5 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> keras.
     info = read_metadata(path)
     model = keras.saving.load_model(str(path), compile=compile, safe_mode=True)
     _remember(model, info.get("weights"))
+    remember_training_data(model, info.get("training_data"))
     return model

@@ -3,9 +3,52 @@
 from __future__ import annotations
 
 import platform
+import weakref
 from typing import Any
 
-__all__ = ["model_provenance"]
+__all__ = ["model_provenance", "remember_training_data", "training_data_of"]
+
+# The images each model was trained and selected on (see training_data_of); weak keys, so
+# models are still freed.
+_TRAINING_DATA: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def remember_training_data(model: Any, record: dict[str, Any] | None) -> None:
+    """Attaches the record of the images ``model`` was trained on (``None``: nothing).
+
+    Called by the Trainer when it fits ``model`` and by
+    :func:`~fracturenet.models.load_model` from the saved metadata; read back with
+    :func:`training_data_of`.
+
+    Args:
+        model: A Keras model.
+        record: ``{"sets": {name: {...}}}`` as the Trainer writes it (see
+            :func:`training_data_of`), or ``None``.
+    """
+    if record is not None:
+        _TRAINING_DATA[model] = dict(record)
+
+
+def training_data_of(model: Any) -> dict[str, Any] | None:
+    """The images a model was trained and selected on, or ``None`` when not recorded.
+
+    Recorded by the Trainer (and saved in ``model.keras``'s metadata as ``training_data``):
+    ``{"sets": {"train": s, "val": s}}`` where each ``s`` is a
+    :func:`~fracturenet.data.fingerprint.content_set` record (content digests of the
+    files; ``None`` values for inputs without files, such as arrays) plus
+    ``used_for_selection``: whether the set picked the best epoch, stopped training early
+    or steered the fine-tuning. Models saved before fracturenet recorded it have none.
+
+    Example:
+        >>> from fracturenet.models import build_classifier
+        >>> m = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+        >>> training_data_of(m) is None
+        True
+        >>> remember_training_data(m, {"sets": {"train": {"n": 3, "used_for_selection": False}}})
+        >>> training_data_of(m)["sets"]["train"]["n"]
+        3
+    """
+    return _TRAINING_DATA.get(model)
 
 
 def model_provenance(model: Any) -> dict[str, Any]:

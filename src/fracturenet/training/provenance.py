@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fracturenet.data.fingerprint import file_set_fingerprint
+from fracturenet.data.fingerprint import content_set, file_set_fingerprint
 from fracturenet.models.provenance import model_provenance
 from fracturenet.training.rundir import atomic_write, atomic_write_json
 
-__all__ = ["write_file_list", "write_provenance"]
+__all__ = ["training_data_record", "write_file_list", "write_provenance"]
 
 
 def _folder(run: Any) -> Path:
@@ -74,3 +74,42 @@ def write_provenance(run: Any, model: Any, data: dict[str, Any]) -> dict[str, An
             sets[name] = fingerprint
     atomic_write_json(path, info)
     return info
+
+
+def training_data_record(
+    data: dict[str, Any], selection: set[str] | frozenset[str]
+) -> dict[str, Any]:
+    """What a model records about the images it was trained and selected on.
+
+    Args:
+        data: Set name (``"train"``, ``"val"``) -> the input given to ``Trainer.fit``:
+            a :class:`~fracturenet.data.Manifest` (its files are hashed by content), arrays
+            or a dataset (recorded without files), or ``None`` (left out).
+        selection: Names of the sets that picked the best epoch, stopped training early or
+            steered the fine-tuning (the validation set when ``monitor`` is a ``val_``
+            metric).
+
+    Returns:
+        ``{"basis": ..., "sets": {name: content_set record + "used_for_selection"}}``; a set
+        without files has ``n`` (when known) and ``digests: None``. See
+        :func:`~fracturenet.models.provenance.training_data_of`.
+
+    Example:
+        >>> import numpy as np
+        >>> r = training_data_record({"train": (np.zeros((4, 2)), np.zeros(4)), "val": None},
+        ...                          selection={"train"})
+        >>> r["sets"]["train"]["n"], r["sets"]["train"]["digests"], list(r["sets"])
+        (4, None, ['train'])
+    """
+    sets: dict[str, Any] = {}
+    for name, value in data.items():
+        if value is None:
+            continue
+        paths = getattr(value, "paths", None)
+        if paths is not None:
+            record = content_set(list(paths))
+        else:
+            n = len(value[0]) if isinstance(value, tuple) else None
+            record = {"n": n, "hashed": 0, "sha256": None, "digests": None}
+        sets[name] = {**record, "used_for_selection": name in selection}
+    return {"basis": "SHA-256 of each file's bytes (first 8 bytes kept)", "sets": sets}

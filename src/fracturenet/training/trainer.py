@@ -59,6 +59,11 @@ class Trainer:
     unfreezes the top blocks at a lower learning rate, with BatchNormalization layers kept in
     inference mode. The best weights by ``monitor`` are restored at the end.
 
+    The model records the SHA-256 of each training and validation file's bytes, and which set
+    picked the best epoch (see :func:`~fracturenet.models.provenance.training_data_of`):
+    ``model.keras`` saves the record, and :func:`~fracturenet.evaluation.evaluate` tells from
+    it whether evaluated images selected the model or leaked from its training set.
+
     The device, distribution strategy and precision are chosen from the hardware
     (see :func:`~fracturenet.training.hardware.plan_execution`) when the Trainer builds the
     model itself, i.e. when ``model`` is a :class:`~fracturenet.config.ModelConfig` or a
@@ -350,6 +355,7 @@ class Trainer:
         # the resolved rate is fit.lr already; recorded once, so resume lists it once
         config["recipe"] = {k: v for k, v in self.recipe.to_dict().items() if k != "lr"}
         self.log(f"recipe: {self.recipe.name} ({self.recipe.reason})")
+        self._record_training_data(train, val, monitor, fine_tune_epochs)
         state = start_run(self, config, history, {"train": train, "val": val})
         done = int(state["epoch"]) if state else 0
         steps = steps_per_epoch(train, gbatch)
@@ -373,6 +379,24 @@ class Trainer:
                 )  # fmt: skip
         finish_run(self, history)
         return history
+
+    def _record_training_data(
+        self, train: Any, val: Any, monitor: str, fine_tune_epochs: int
+    ) -> None:
+        """Attaches to the model the content digests of its training and selection images.
+
+        The set ``monitor`` reads picks the best epoch (and stops early); with validation
+        data, the transfer recipe's fine-tuning also reads ``val_loss`` to catch a blow-up.
+        ``model.keras`` saves the record, and ``evaluate`` compares evaluated images with it.
+        """
+        from fracturenet.models.provenance import remember_training_data
+        from fracturenet.training.provenance import training_data_record
+
+        selection = {"val" if monitor.startswith("val_") else "train"}
+        if val is not None and self.recipe.name == "transfer" and fine_tune_epochs > 0:
+            selection.add("val")
+        record = training_data_record({"train": train, "val": val}, selection)
+        remember_training_data(self.model, record)
 
     # ------------------------------------------------------------------ recipes
     def _fit_scratch(

@@ -80,36 +80,43 @@ def _merged(
 def _digest(array: np.ndarray) -> str:
     a = np.ascontiguousarray(array)
     h = hashlib.blake2b(f"{a.dtype.str}{a.shape}".encode(), digest_size=16)
-    h.update(memoryview(a).cast("B"))
+    h.update(a.reshape(-1).view(np.uint8))  # no copy; empty arrays too
     return h.hexdigest()
 
 
-# (folder, base file name, sha256) -> digests of its arrays: a base is hashed once a process
+# (folder, base file name, sha256) -> digests of its arrays: a base is hashed once a process;
+# only the latest few are kept (a run that writes a new base every epoch adds one each)
 _BASE_DIGESTS: dict[tuple[str, str, str], list[str]] = {}
+_BASE_DIGESTS_KEPT = 8
 
 
-def _base_digests(directory: Path, entry: dict[str, Any] | None) -> list[str] | None:
-    """Digests of the arrays of the base file ``entry``; ``None`` if it is missing or damaged."""
+def _base_digests(
+    directory: Path, entry: dict[str, Any] | None, data: bytes | None = None
+) -> list[str] | None:
+    """Digests of the arrays of the base file ``entry`` (content ``data`` when already read
+    and verified); ``None`` if it is missing or damaged."""
     if not entry:
         return None
     key = (str(directory.resolve()), entry["name"], entry["sha256"])
     if key not in _BASE_DIGESTS:
         try:
-            data = (directory / entry["name"]).read_bytes()
+            data = (directory / entry["name"]).read_bytes() if data is None else data
         except OSError:
             return None
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             return None
         try:
-            _BASE_DIGESTS[key] = [_digest(a) for a in _arrays(data, directory / entry["name"])]
+            digests = [_digest(a) for a in _arrays(data, directory / entry["name"])]
         except CheckpointError:
             return None
+        _remember_base(directory, entry, digests)
     return _BASE_DIGESTS[key]
 
 
-def _remember_base(directory: Path, name: str, data: bytes, digests: list[str]) -> None:
-    key = (str(directory.resolve()), name, hashlib.sha256(data).hexdigest())
-    _BASE_DIGESTS[key] = digests
+def _remember_base(directory: Path, entry: dict[str, Any], digests: list[str]) -> None:
+    _BASE_DIGESTS[(str(directory.resolve()), entry["name"], entry["sha256"])] = digests
+    while len(_BASE_DIGESTS) > _BASE_DIGESTS_KEPT:
+        del _BASE_DIGESTS[next(iter(_BASE_DIGESTS))]
 
 
 def _set_weights(model: Any, values: list[np.ndarray], path: Path) -> None:
@@ -171,9 +178,8 @@ def save_checkpoint(
     if optimizer is not None:
         files["optimizer"] = _npz([keras.ops.convert_to_numpy(v) for v in optimizer.variables])
     last = publish_checkpoint(directory, state, files, best=bool(best) or None, keep_all=keep_all)
-    if isinstance(files["base"], bytes):
-        _remember_base(directory, f"epoch-{int(state['epoch']):04d}.base.npz", files["base"],
-                       digests)  # fmt: skip
+    if isinstance(files["base"], bytes):  # the next epoch compares with it without reading it
+        _remember_base(directory, latest_record(directory)["files"]["base"], digests)
     return last
 
 
@@ -218,7 +224,7 @@ def load_checkpoint(
     names = {role: directory / e["name"] for role, e in state["files"].items()}
     _set_weights(model, _merged(contents, names, "weights", "base"), names["weights"])
     if "base" in contents:  # the next checkpoint compares with it without reading it again
-        _base_digests(directory, state["files"]["base"])
+        _base_digests(directory, state["files"]["base"], contents["base"])
     values = None
     if "optimizer" in contents:
         values = _arrays(contents["optimizer"], names["optimizer"])

@@ -94,11 +94,11 @@ class Trainer:
             latest complete checkpoint (with the optimizer state), the one before it (a
             fallback if the latest is damaged) and the best weights, with what did not
             change (a frozen backbone, say) stored once. ``"all"``: every epoch's
-            checkpoint (loadable with :func:`load_checkpoint` ``(..., epoch=N)``; optimizer state
-            only for the latest). ``"none"``: as ``"last"`` while training, so a killed run
-            resumes, then deleted once ``fit`` has saved ``model.keras`` (like Keras'
-            ``BackupAndRestore(delete_checkpoint=True)``); the finished run cannot be
-            continued with more epochs. Defaults to `"last"`.
+            checkpoint, loadable with :func:`~fracturenet.training.load_checkpoint`
+            (``epoch=N``); optimizer state only for the latest. ``"none"``: as ``"last"``
+            while training, so a killed run resumes, then deleted once ``fit`` has saved
+            ``model.keras`` (like Keras' ``BackupAndRestore(delete_checkpoint=True)``); the
+            finished run cannot be continued with more epochs. Defaults to `"last"`.
 
     Example:
         >>> import numpy as np

@@ -109,3 +109,26 @@ def test_keep_checkpoints_is_validated():
     with pytest.raises(ValueError, match=r"`keep_checkpoints` must be one of 'last', 'all', "
                                          r"'none'\. Received: keep_checkpoints='every'"):
         Trainer(CFG, verbose=0, keep_checkpoints="every")
+
+
+def test_a_format_2_checkpoint_still_loads_and_becomes_the_previous_one(tmp_path):
+    import keras
+
+    from fracturenet.training.checkpoint import _npz, save_checkpoint
+    from fracturenet.training.checkpoint_record import publish_checkpoint, read_verified
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    saved = model.get_weights()
+    # the previous layout: one file with every array, the best weights the same file
+    publish_checkpoint(tmp_path, {"epoch": 1, "best_epoch": 1}, {"weights": _npz(saved)},
+                       best=True)
+    last = tmp_path / "last.json"
+    last.write_text(last.read_text().replace('"format": 3', '"format": 2'))
+    model.set_weights([w + 1 for w in saved])
+    assert load_checkpoint(tmp_path, model)["epoch"] == 1
+    for a, b in zip(model.get_weights(), saved):
+        np.testing.assert_array_equal(a, b)
+    save_checkpoint(tmp_path, model, None, {"epoch": 2, "best_epoch": 1})
+    record, _ = read_verified(tmp_path, epoch=1)  # now previous.json, its file kept
+    assert record["format"] == 2 and (tmp_path / "epoch-0001.weights.npz").is_file()
+    assert load_best_weights(tmp_path, model) == 1  # a full best file, no base

@@ -223,8 +223,10 @@ def _train_one(backbone: str, s: DemoSettings, train: Any, val: Any, test: Any, 
     config = ModelConfig(backbone=backbone, num_classes=train.num_classes,
                          input_shape=(s.input_size, s.input_size, 3),
                          weights="imagenet" if pretrained else None, dropout=0.2)
+    # a demo folder is never resumed (run_demo refuses an existing one): once model.keras
+    # is saved its checkpoints are only a second copy of the backbone, so they go
     trainer = Trainer(config, run_dir=out / backbone, seed=seed, verbose=verbose,
-                      class_names=train.class_names)
+                      class_names=train.class_names, keep_checkpoints="none")
     trainer.fit(train, val, epochs=s.epochs,
                 fine_tune_epochs=s.fine_tune_epochs if pretrained else 0,
                 lr=s.lr, fine_tune_lr=s.fine_tune_lr, batch_size=s.batch_size,

@@ -25,6 +25,10 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
             assert (out / backbone / name).is_file(), f"{backbone}/{name}"
         # learnable phantoms: clearly above chance (1/8) even from random weights
         assert result["metrics"][backbone]["accuracy"] > 0.125
+        assert not (out / backbone / "checkpoints").exists()  # a demo is never resumed
+    # the whole folder: one copy of each model (the weights' size does not depend on 32 px)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert size < 200 * 2**20, f"{size / 2**20:.0f} MB"
     assert "verdict" in result["comparison"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["weights"] == {"vgg16": "none", "resnet50": "none"}

@@ -71,12 +71,21 @@ def test_flags_override_config_and_quick(tmp_path):
         (["train", "d", "--weights", "no/such/file.h5"], "--weights must be 'imagenet'"),
         (["train", "d", "--epochs", "two"], "invalid int value"),
         (["train", "--no-such-flag"], "unrecognized arguments"),
+        (["train", "d", "--keep-checkpoints", "every"],
+         "--keep-checkpoints must be one of 'last', 'all', 'none'. Received: keep_checkpoints="),
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)
     assert code == 2
     assert message in err
+
+
+def test_keep_checkpoints_choices_are_the_trainers():
+    from fracturenet.commands.train_config import KEEP_CHECKPOINTS
+    from fracturenet.training import trainer
+
+    assert KEEP_CHECKPOINTS == trainer.KEEP_CHECKPOINTS
 
 
 def test_unknown_config_key_is_a_usage_error(capsys, tmp_path):

@@ -23,7 +23,11 @@ def main():
     pkg = types.ModuleType("fracturenet.training")
     pkg.__path__ = [os.path.join(os.path.dirname(fracturenet.__file__), "training")]
     sys.modules["fracturenet.training"] = pkg
-    from fracturenet.training.checkpoint_record import publish_checkpoint, read_verified
+    from fracturenet.training.checkpoint_record import (
+        latest_record,
+        publish_checkpoint,
+        read_verified,
+    )
 
     directory = sys.argv[1]
     found = read_verified(directory)
@@ -33,11 +37,14 @@ def main():
         epoch += 1
         improved = epoch % 3 != 0  # every third epoch is not a new best
         best = epoch if improved else best
+        # a shared base, written anew every fourth epoch and named again in between
+        shared = ((latest_record(directory) or {}).get("files") or {}).get("base")
+        base = payload("b", epoch) if epoch % 4 == 1 or shared is None else shared
         publish_checkpoint(
             directory,
             {"epoch": epoch, "best_epoch": best},
-            {"weights": payload("w", epoch), "optimizer": payload("o", epoch)},
-            best=payload("w", epoch) if improved else None,
+            {"base": base, "weights": payload("w", epoch), "optimizer": payload("o", epoch)},
+            best=improved or None,
         )
         print(epoch, flush=True)
 

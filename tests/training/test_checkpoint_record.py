@@ -14,7 +14,13 @@ import pytest
 
 from fracturenet.exceptions import CheckpointError, DiskFullError
 from fracturenet.training import rundir
-from fracturenet.training.checkpoint_record import publish_checkpoint, read_verified
+from fracturenet.training.checkpoint_record import (
+    discard_checkpoints,
+    kept_epochs,
+    latest_record,
+    publish_checkpoint,
+    read_verified,
+)
 
 WRITER = Path(__file__).with_name("_checkpoint_writer.py")
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -42,6 +48,10 @@ def _check_agreement(d: Path) -> dict:
         assert files["optimizer"][:9] == f"o:{epoch:06d}:".encode()
     assert files["best"][:9] == f"w:{best:06d}:".encode()
     assert record["files"]["best"]["name"] == f"epoch-{best:04d}.weights.npz"
+    for role in ("base", "best_base"):  # a shared file holds the epoch its name says
+        if role in files:
+            named = int(record["files"][role]["name"][6:10])
+            assert files[role][:9] == f"b:{named:06d}:".encode(), role
     return record
 
 
@@ -61,9 +71,9 @@ def test_kill_9_at_random_instants_never_leaves_a_disagreeing_record(tmp_path):
         epochs_seen.append(_check_agreement(d)["epoch"])
         leftovers = [p.name for p in d.iterdir() if p.name.startswith(".")]
         names = {p.name for p in d.iterdir()} - set(leftovers)
-        # last, previous and their <= 4 files, plus at most the 2 files of an epoch killed
-        # before its record was published (removed by the next publication)
-        assert len(names) <= 8 and len(leftovers) <= 1, (names, leftovers)
+        # last, previous, their <= 5 files and the best's <= 2, plus at most the 3 files of
+        # an epoch killed before its record was published (removed by the next publication)
+        assert len(names) <= 12 and len(leftovers) <= 1, (names, leftovers)
     assert kills >= 10
     assert epochs_seen == sorted(epochs_seen) and epochs_seen[-1] > kills  # progress made
 
@@ -152,12 +162,55 @@ def test_a_real_full_disk(tmp_path):
         subprocess.run(["umount", str(mnt)], check=False)
 
 
-def test_keep_all_keeps_every_epochs_weights(tmp_path):
+def test_keep_all_keeps_every_epochs_record_and_weights(tmp_path):
     for epoch in (1, 2, 3, 4):
         publish_checkpoint(tmp_path, {"epoch": epoch, "best_epoch": 1},
-                           {"weights": payload("w", epoch, 100)}, keep_all=True)
-    assert sorted(p.name for p in tmp_path.glob("epoch-*")) == [
-        f"epoch-000{e}.weights.npz" for e in (1, 2, 3, 4)]
+                           {"weights": payload("w", epoch, 100),
+                            "optimizer": payload("o", epoch, 100)}, keep_all=True)
+    assert sorted(p.name for p in tmp_path.glob("epoch-*")) == sorted([
+        f"epoch-000{e}.{kind}" for e in (1, 2, 3, 4) for kind in ("json", "weights.npz")
+    ] + ["epoch-0004.optimizer.npz"])  # optimizer state once
+    assert kept_epochs(tmp_path) == [1, 2, 3, 4]
+    record, files = read_verified(tmp_path, epoch=2)
+    assert record["epoch"] == 2 and files["weights"][:9] == b"w:000002:"
+    # a later publication without keep_all prunes back to last, previous and best
+    publish_checkpoint(tmp_path, {"epoch": 5, "best_epoch": 1},
+                       {"weights": payload("w", 5, 100)})
+    assert kept_epochs(tmp_path) == [4, 5]
+    with pytest.raises(CheckpointError, match=r"epoch 2 .*kept epochs: \[4, 5\].*epoch=2"):
+        read_verified(tmp_path, epoch=2)
+
+
+def test_a_shared_file_is_named_again_not_written_again(tmp_path):
+    base = payload("b", 1, 5000)
+    publish_checkpoint(tmp_path, {"epoch": 1, "best_epoch": 1},
+                       {"base": base, "weights": payload("w", 1, 10)}, best=True)
+    shared = latest_record(tmp_path)["files"]["base"]
+    mtime = (tmp_path / shared["name"]).stat().st_mtime_ns
+    for epoch in (2, 3):
+        publish_checkpoint(tmp_path, {"epoch": epoch, "best_epoch": 1},
+                           {"base": shared, "weights": payload("w", epoch, 10)})
+    record, files = read_verified(tmp_path)
+    assert files["base"] == base and (tmp_path / shared["name"]).stat().st_mtime_ns == mtime
+    assert record["files"]["best"]["name"] == "epoch-0001.weights.npz"
+    assert record["files"]["best_base"]["name"] == "epoch-0001.base.npz"
+    assert {p.name for p in tmp_path.iterdir()} == {  # the base once, for all three records
+        "last.json", "previous.json", "epoch-0001.base.npz", "epoch-0001.weights.npz",
+        "epoch-0002.weights.npz", "epoch-0003.weights.npz",
+    }
+    (tmp_path / shared["name"]).unlink()
+    with pytest.raises(CheckpointError, match=r"base file .*epoch-0001\.base\.npz.*missing"):
+        publish_checkpoint(tmp_path, {"epoch": 4, "best_epoch": 1},
+                           {"base": shared, "weights": payload("w", 4, 10)})
+
+
+def test_discard_checkpoints_removes_records_then_files(tmp_path):
+    for epoch in (1, 2, 3):
+        _publish(tmp_path, epoch, 1, improved=epoch == 1)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert discard_checkpoints(tmp_path) > 3000
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]  # only what it owns
+    assert read_verified(tmp_path) is None
 
 
 def test_a_full_disk_while_logging_names_the_log(tmp_path):

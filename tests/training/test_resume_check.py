@@ -47,13 +47,14 @@ def test_other_data_and_relabelled_classes_are_refused(one_epoch_run):
     assert not (one_epoch_run / "run.lock").exists()
 
 
-def test_a_truncated_checkpoint_is_named_before_training(tmp_path):
+@pytest.mark.parametrize("role", ["base", "weights"])  # the shared arrays, the epoch's own
+def test_a_truncated_checkpoint_is_named_before_training(tmp_path, role):
     run = tmp_path / "run"
     _trainer(run).fit(_data(), **FIT)
     record = json.loads((run / "checkpoints" / "last.json").read_text())
-    weights = run / "checkpoints" / record["files"]["weights"]["name"]
-    weights.write_bytes(weights.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match=rf"weights file '{weights}' of last.json is corrupt"):
+    part = run / "checkpoints" / record["files"][role]["name"]
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match=rf"{role} file '{part}' of last.json is corrupt"):
         _trainer(run, resume=True).fit(_data(), **{**FIT, "epochs": 2})
 
 

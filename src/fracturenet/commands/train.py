@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         seed=s["seed"],
         verbose=0 if quiet else 2,
         class_names=train.class_names,
+        keep_checkpoints=s["keep_checkpoints"],
     )
 
     def write_toml() -> None:

@@ -13,7 +13,15 @@ from typing import Any
 
 from fracturenet.cli import UsageError
 
-__all__ = ["SETTINGS", "QUICK", "add_setting_flags", "resolve_settings", "to_toml", "read_toml"]
+__all__ = [
+    "SETTINGS",
+    "QUICK",
+    "KEEP_CHECKPOINTS",
+    "add_setting_flags",
+    "resolve_settings",
+    "to_toml",
+    "read_toml",
+]
 
 #: Help of --precision, shared with ``predict``.
 PRECISION_HELP = (
@@ -30,7 +38,11 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "epochs": (int, 10, "head-only epochs (phase 1)"),
     "fine_tune_epochs": (int, 0, "epochs with the top of the backbone unfrozen (phase 2)"),
     "unfreeze": (str, "2", "phase 2: number of top blocks, a layer name, or 'all'"),
-    "lr": (float, None, "phase-1 learning rate: the head's (transfer) or the peak of the scratch recipe (default: the recipe's, 3e-3 head, 1e-3 scratch)"),
+    "lr": (
+        float,
+        None,
+        "phase-1 learning rate: the head's (transfer) or the peak of the scratch recipe (default: the recipe's, 3e-3 head, 1e-3 scratch)",
+    ),
     "fine_tune_lr": (float, 1e-5, "phase-2 learning rate"),
     "batch_size": (int, 32, "images per step"),
     "augment": (str, "none", "augmentation preset, or 'none'"),
@@ -43,7 +55,15 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "early_stopping": (int, 0, "patience in epochs (0 = off)"),
     "bootstrap": (int, 1000, "bootstrap resamples for the test metrics' 95%% intervals"),
     "on_error": (str, "raise", "unreadable images: raise | skip (listed in skipped.json)"),
+    "keep_checkpoints": (
+        str,
+        "last",
+        "checkpoints kept in the run folder: last (latest, previous and best; what resume "
+        "needs) | all (every epoch) | none (deleted once model.keras is saved)",
+    ),
 }
+#: Values of ``keep_checkpoints``: ``Trainer``'s (not imported here: no TensorFlow at start-up).
+KEEP_CHECKPOINTS = ("last", "all", "none")
 #: Overrides applied by ``--quick`` (before the config file and explicit flags).
 QUICK = {"image_size": 64, "epochs": 2, "fine_tune_epochs": 0, "batch_size": 16, "bootstrap": 200}
 
@@ -148,6 +168,11 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     if resolved["on_error"] not in ("raise", "skip"):
         raise UsageError(
             f"--on-error must be 'raise' or 'skip'. Received: on_error={resolved['on_error']!r}"
+        )
+    if resolved["keep_checkpoints"] not in KEEP_CHECKPOINTS:
+        raise UsageError(
+            f"--keep-checkpoints must be one of {', '.join(map(repr, KEEP_CHECKPOINTS))}. "
+            f"Received: keep_checkpoints={resolved['keep_checkpoints']!r}"
         )
     for key in ("val", "test"):
         if not 0 <= resolved[key] < 1:

@@ -1,5 +1,6 @@
 """Training: the two-phase :class:`Trainer`, hardware planning, feature cache, run folders."""
 
+from fracturenet.training.checkpoint import load_checkpoint
 from fracturenet.training.distributed import fit_distributed, predict_local
 from fracturenet.training.feature_cache import FeatureCache, extract_features
 from fracturenet.training.hardware import (
@@ -26,6 +27,7 @@ __all__ = [
     "extract_features",
     "fit_distributed",
     "is_chief",
+    "load_checkpoint",
     "plan_execution",
     "plot_history",
     "predict_local",

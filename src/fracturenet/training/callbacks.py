@@ -56,6 +56,7 @@ class EpochCallback(keras.callbacks.Callback):
                     "best_value": h.best_value,
                 },
                 best=improved,
+                keep_all=tr.keep_checkpoints == "all",
             )
             tr.run.write_history(h.rows)
         metrics = " ".join(

@@ -3,13 +3,15 @@
 A checkpoint is a record, ``last.json``, naming the files it is made of (model weights,
 optimizer state, best weights so far), each with its size and SHA-256. Publishing one:
 
-1. every file is written atomically under a name no published record uses yet
-   (``epoch-NNNN.*``, where ``NNNN`` is the epoch it holds; the best weights are the
-   file of the epoch they come from, stored once);
+1. every new file is written atomically under a name no published record uses yet
+   (``epoch-NNNN.*``, where ``NNNN`` is the epoch it holds); a file that did not change
+   (the frozen part of a model, say) is named again instead of being written again, and
+   the best weights are the files of the epoch they come from: every file is stored once;
 2. the current ``last.json`` becomes ``previous.json`` (without its optimizer state, which
    is kept once);
 3. the new ``last.json`` replaces the old one atomically;
-4. files that neither record names are deleted.
+4. files that neither record names are deleted (with ``keep_all``, each epoch's record is
+   kept as ``epoch-NNNN.json`` and its files with it).
 
 A process killed at any instant therefore leaves ``last.json`` and ``previous.json``
 pointing at complete files whose checksums match. Loading verifies every file of
@@ -30,20 +32,33 @@ from typing import Any
 from fracturenet.exceptions import CheckpointError
 from fracturenet.training.rundir import atomic_write_bytes, atomic_write_json
 
-__all__ = ["FORMAT", "publish_checkpoint", "read_verified"]
+__all__ = [
+    "FORMAT",
+    "discard_checkpoints",
+    "kept_epochs",
+    "latest_record",
+    "publish_checkpoint",
+    "read_verified",
+]
 
-#: Version of the record layout written to ``last.json``.
-FORMAT = 2
+#: Version of the record layout written to ``last.json`` (3: weights may be split into a
+#: shared ``base`` file and a per-epoch file of the arrays that differ from it).
+FORMAT = 3
+#: Record versions this version reads.
+READABLE = (2, 3)
 LAST, PREVIOUS = "last.json", "previous.json"
+#: The parts of a model's weights (role -> role of the same part of the best weights).
+WEIGHT_PARTS = {"weights": "best", "base": "best_base"}
 _OWNED = re.compile(r"^(epoch-\d+|best-epoch-\d+)\.[\w.]+$|^\..*\.tmp")
+_EPOCH_RECORD = re.compile(r"^epoch-\d+\.json$")
 
 
 def publish_checkpoint(
     directory: str | os.PathLike[str],
     state: Mapping[str, Any],
-    files: Mapping[str, bytes],
+    files: Mapping[str, bytes | Mapping[str, Any]],
     *,
-    best: bytes | None = None,
+    best: bytes | bool | None = None,
     keep_all: bool = False,
 ) -> Path:
     """Publishes one completed epoch: its files, then the record that names them.
@@ -52,14 +67,18 @@ def publish_checkpoint(
         directory: The checkpoint folder.
         state: JSON-serialisable run state; must hold ``"epoch"`` (epochs completed) and
             ``"best_epoch"``.
-        files: Role -> content, e.g. ``{"weights": ..., "optimizer": ...}``; each is
-            written as ``epoch-NNNN.<role>.npz``.
-        best: The best weights, when this epoch is the new best; when they equal
-            ``files["weights"]`` the record points at that one file, otherwise they are
-            written as ``best-epoch-NNNN.weights.npz``. Without it the previous record's
-            best file is kept. Defaults to `None`.
-        keep_all: Keep every epoch's weights file (for studies of the training path);
-            by default only the files of ``last.json`` and ``previous.json`` are kept.
+        files: Role -> content, e.g. ``{"weights": ..., "optimizer": ...}``; each content
+            is written as ``epoch-NNNN.<role>.npz``. A content may instead be the entry of
+            a file the current ``last.json`` names (``latest_record(d)["files"][role]``):
+            that file is named again, not written again.
+        best: This epoch's weights are the best so far: ``True``, or bytes equal to
+            ``files["weights"]``; the record's best roles (``best``, and ``best_base``
+            when the weights have a ``base`` part) then point at this epoch's files. Other
+            bytes are full best weights, written as ``best-epoch-NNNN.weights.npz``.
+            Without it the previous record's best files are kept. Defaults to `None`.
+        keep_all: Keep every epoch's record (as ``epoch-NNNN.json``, without optimizer
+            state) and the weights it names, for studies of the training path; by default
+            only the files of ``last.json`` and ``previous.json`` are kept.
             Defaults to `False`.
 
     Returns:
@@ -68,6 +87,7 @@ def publish_checkpoint(
     Raises:
         DiskFullError: If the disk fills up (temporary files are removed and the previous
             checkpoint stays intact).
+        CheckpointError: If a named file is missing or does not have its recorded size.
 
     Example:
         >>> import tempfile
@@ -81,23 +101,100 @@ def publish_checkpoint(
     epoch = int(state["epoch"])
     entries: dict[str, Any] = {}
     for role, data in files.items():
-        entries[role] = _write(directory / f"epoch-{epoch:04d}.{role}.npz", data)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            entries[role] = _write(directory / f"epoch-{epoch:04d}.{role}.npz", bytes(data))
+        else:
+            entries[role] = _existing(directory, role, data)
     current = _read_record(directory / LAST)
-    if best is not None:
-        same = "weights" in files and files["weights"] == best
-        entries["best"] = (
-            entries["weights"]  # stored once: the epoch's weights are the best ones
-            if same
-            else _write(directory / f"best-epoch-{epoch:04d}.weights.npz", best)
-        )
-    elif current is not None and current.get("files", {}).get("best"):
-        entries["best"] = current["files"]["best"]
+    this_epoch_is_best = best is True or (
+        isinstance(best, (bytes, bytearray)) and "weights" in files and files["weights"] == best
+    )
+    if this_epoch_is_best:
+        for part, best_role in WEIGHT_PARTS.items():  # stored once: the epoch's own files
+            if part in entries:
+                entries[best_role] = entries[part]
+    elif isinstance(best, (bytes, bytearray)):
+        entries["best"] = _write(directory / f"best-epoch-{epoch:04d}.weights.npz", bytes(best))
+    elif current is not None:
+        for best_role in WEIGHT_PARTS.values():
+            if current.get("files", {}).get(best_role):
+                entries[best_role] = current["files"][best_role]
     if current is not None and current.get("epoch") != epoch and _complete(directory, current):
-        kept = {k: v for k, v in current["files"].items() if k != "optimizer"}
-        atomic_write_json(directory / PREVIOUS, {**current, "files": kept})
-    last = atomic_write_json(directory / LAST, {**state, "format": FORMAT, "files": entries})
+        atomic_write_json(directory / PREVIOUS, _without_optimizer(current))
+    record = {**state, "format": FORMAT, "files": entries}
+    if keep_all:
+        atomic_write_json(directory / f"epoch-{epoch:04d}.json", _without_optimizer(record))
+    last = atomic_write_json(directory / LAST, record)
     _collect_garbage(directory, keep_all)
     return last
+
+
+def latest_record(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The record of ``directory/last.json`` as written, without checking its files.
+
+    Args:
+        directory: The checkpoint folder.
+
+    Returns:
+        The record, or ``None`` when there is none (or it is unreadable or of another
+        format: :func:`read_verified` says why).
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> _ = publish_checkpoint(d, {"epoch": 1, "best_epoch": 1}, {"weights": b"w"})
+        >>> latest_record(d)["epoch"]
+        1
+    """
+    return _read_record(Path(directory) / LAST)
+
+
+def discard_checkpoints(directory: str | os.PathLike[str]) -> int:
+    """Deletes every checkpoint in ``directory``: the records first, then their files.
+
+    A kill part-way leaves files no record names, never a record without its files.
+
+    Args:
+        directory: The checkpoint folder.
+
+    Returns:
+        The number of bytes freed.
+
+    Example:
+        >>> import tempfile, os
+        >>> d = tempfile.mkdtemp()
+        >>> _ = publish_checkpoint(d, {"epoch": 1, "best_epoch": 1}, {"weights": b"w"})
+        >>> discard_checkpoints(d) > 0, os.listdir(d)
+        (True, [])
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    freed = 0
+    records = [directory / PREVIOUS, directory / LAST]
+    records += sorted(p for p in directory.iterdir() if _EPOCH_RECORD.match(p.name))
+    owned = [p for p in directory.iterdir() if _OWNED.match(p.name) and p not in records]
+    for p in records + owned:
+        if p.is_file():
+            freed += p.stat().st_size
+            p.unlink(missing_ok=True)
+    return freed
+
+
+def _without_optimizer(record: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in record.get("files", {}).items() if k != "optimizer"}
+    return {**record, "files": kept}
+
+
+def _existing(directory: Path, role: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """``entry`` of a file already published, checked to be there with its size."""
+    p = directory / str(entry.get("name", ""))
+    if not p.is_file() or p.stat().st_size != entry.get("bytes"):
+        raise CheckpointError(
+            f"{role} file {str(p)!r} named again by this checkpoint is missing or has "
+            f"another size than recorded ({entry.get('bytes')} bytes)"
+        )
+    return {k: entry[k] for k in ("name", "bytes", "sha256")}
 
 
 def _write(path: Path, data: bytes) -> dict[str, Any]:
@@ -111,7 +208,7 @@ def _read_record(path: Path) -> dict[str, Any] | None:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) and record.get("format") == FORMAT else None
+    return record if isinstance(record, dict) and record.get("format") in READABLE else None
 
 
 def _complete(directory: Path, record: Mapping[str, Any]) -> bool:
@@ -124,14 +221,15 @@ def _complete(directory: Path, record: Mapping[str, Any]) -> bool:
 
 
 def _collect_garbage(directory: Path, keep_all: bool = False) -> None:
-    keep = set()
-    for name in (LAST, PREVIOUS):
+    records = [LAST, PREVIOUS]
+    if keep_all:
+        records += [p.name for p in directory.iterdir() if _EPOCH_RECORD.match(p.name)]
+    keep = set(records)
+    for name in records:
         record = _read_record(directory / name)
         if record is not None:
             keep.update(e["name"] for e in record.get("files", {}).values())
     for p in directory.iterdir():
-        if keep_all and p.name.endswith(".weights.npz"):
-            continue
         if p.name not in keep and _OWNED.match(p.name) and p.is_file():
             p.unlink(missing_ok=True)
 
@@ -146,11 +244,12 @@ def _verified(directory: Path, name: str) -> tuple[dict[str, Any], dict[str, byt
         raise CheckpointError(f"cannot read {str(path)!r}: {exc}") from exc
     except ValueError as exc:
         raise CheckpointError(f"{str(path)!r} is not valid JSON (truncated?): {exc}") from exc
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
+    if not isinstance(record, dict) or record.get("format") not in READABLE:
         found = record.get("format", 1) if isinstance(record, dict) else "?"
+        readable = " and ".join(map(str, READABLE))
         raise CheckpointError(
-            f"{str(path)!r} has checkpoint format {found}; this version reads format "
-            f"{FORMAT}. Start a new run to train with this version."
+            f"{str(path)!r} has checkpoint format {found}; this version reads formats "
+            f"{readable}. Start a new run to train with this version."
         )
     contents = {}
     for role, entry in record.get("files", {}).items():
@@ -169,7 +268,7 @@ def _verified(directory: Path, name: str) -> tuple[dict[str, Any], dict[str, byt
 
 
 def read_verified(
-    directory: str | os.PathLike[str], log: Any = None
+    directory: str | os.PathLike[str], log: Any = None, *, epoch: int | None = None
 ) -> tuple[dict[str, Any], dict[str, bytes]] | None:
     """Reads the latest complete checkpoint whose files all match their checksums.
 
@@ -178,12 +277,16 @@ def read_verified(
     Args:
         directory: The checkpoint folder.
         log: Called with a message when falling back. Defaults to `None`.
+        epoch: Read the checkpoint of this epoch instead of the latest one: the one
+            ``last.json`` or ``previous.json`` names, or a record kept by ``keep_all``.
+            Defaults to `None`.
 
     Returns:
         ``(record, {role: content})``, or ``None`` when the folder holds no checkpoint.
 
     Raises:
-        CheckpointError: If checkpoints exist but none is complete (names every file).
+        CheckpointError: If checkpoints exist but none is complete (names every file), or
+            no checkpoint of ``epoch`` is kept.
 
     Example:
         >>> import tempfile
@@ -191,8 +294,18 @@ def read_verified(
         True
     """
     directory = Path(directory)
+    names = [LAST, PREVIOUS]
+    if epoch is not None:
+        names = [n for n in (LAST, PREVIOUS) if _epoch_of(directory / n) == epoch]
+        names.append(f"epoch-{int(epoch):04d}.json")
+        if not any((directory / n).exists() for n in names):
+            raise CheckpointError(
+                f"No checkpoint of epoch {epoch} in {str(directory)!r}; kept epochs: "
+                f"{kept_epochs(directory) or 'none'} (keep_checkpoints='all' keeps every "
+                f"epoch). Received: epoch={epoch!r}"
+            )
     problems = []
-    for name in (LAST, PREVIOUS):
+    for name in names:
         if not (directory / name).exists():
             continue
         try:
@@ -213,3 +326,26 @@ def read_verified(
         + "; ".join(problems)
         + ". Start a new run (another folder, or overwrite) to train from scratch."
     )
+
+
+def kept_epochs(directory: str | os.PathLike[str]) -> list[int]:
+    """The epochs whose checkpoint records ``directory`` holds, in order.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> for e in (1, 2, 3):
+        ...     _ = publish_checkpoint(d, {"epoch": e, "best_epoch": 1}, {"weights": b"w"})
+        >>> kept_epochs(d)
+        [2, 3]
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    names = [LAST, PREVIOUS] + [p.name for p in directory.iterdir() if _EPOCH_RECORD.match(p.name)]
+    return sorted({e for e in (_epoch_of(directory / n) for n in names) if e is not None})
+
+
+def _epoch_of(path: Path) -> int | None:
+    record = _read_record(path)
+    return None if record is None else record.get("epoch")

@@ -8,6 +8,7 @@ import numpy as np
 
 from fracturenet.exceptions import CheckpointError, DiskFullError
 from fracturenet.training.checkpoint import load_best_weights, load_checkpoint
+from fracturenet.training.checkpoint_record import discard_checkpoints
 from fracturenet.training.history import TrainingHistory, plot_history
 from fracturenet.training.provenance import write_provenance
 from fracturenet.training.resume_check import check_resume, data_fingerprint
@@ -97,7 +98,14 @@ def _check_and_load(trainer: Any, record: dict[str, Any]) -> dict[str, Any] | No
             f"cannot resume: {str(run.file('config.json'))!r} is not valid JSON ({exc})"
         ) from exc
     check_resume(saved, record, path=str(run.path))
-    return load_checkpoint(run.checkpoints, trainer.model, log=trainer.log)
+    state = load_checkpoint(run.checkpoints, trainer.model, log=trainer.log)
+    if state is None and run.file("model.keras").exists():
+        raise CheckpointError(
+            f"cannot resume: the run in {str(run.path)!r} finished and its checkpoints were "
+            "deleted (keep_checkpoints='none'), so there is nothing to continue from. Start "
+            "a new run (another folder), or fine-tune its model.keras in one."
+        )
+    return state
 
 
 def _skipped_images(trainer: Any) -> list[tuple[str, str]]:
@@ -109,7 +117,10 @@ def _skipped_images(trainer: Any) -> list[tuple[str, str]]:
 
 
 def finish_run(trainer: Any, history: TrainingHistory) -> None:
-    """Restores the best weights; writes the history, the curves and ``model.keras``."""
+    """Restores the best weights; writes the history, the curves and ``model.keras``.
+
+    With ``Trainer(keep_checkpoints="none")`` the checkpoints are then deleted.
+    """
     run, model = trainer.run, trainer.model
     restored = True
     if run is not None and load_best_weights(run.checkpoints, model) is not None:
@@ -147,4 +158,12 @@ def finish_run(trainer: Any, history: TrainingHistory) -> None:
         training=history.to_dict(),
     )
     trainer.log(f"saved {run.file('model.keras')}")
+    if trainer.keep_checkpoints == "none":
+        freed = discard_checkpoints(run.checkpoints)
+        if run.checkpoints.is_dir() and not any(run.checkpoints.iterdir()):
+            run.checkpoints.rmdir()
+        trainer.log(
+            f"deleted the checkpoints ({freed / 2**20:.1f} MB; keep_checkpoints='none'): "
+            "model.keras is the result of this run"
+        )
     run.release()

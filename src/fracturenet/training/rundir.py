@@ -170,7 +170,10 @@ class RunDirectory:
         history.csv/json   one row per completed epoch
         training_curves.png
         run.lock           the writing process (pid, host) while a run is active
-        checkpoints/       last.json and previous.json -> epoch-N.*, best-epoch-N.* files
+        checkpoints/       last.json and previous.json -> epoch-N.base.npz (all arrays, shared
+                           while unchanged), epoch-N.weights.npz (arrays that differ from
+                           the base), epoch-N.optimizer.npz (latest only); with
+                           keep_checkpoints="all" also epoch-N.json per epoch
         model.keras        the final model with metadata
 
     Args:

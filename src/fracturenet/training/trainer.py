@@ -40,7 +40,10 @@ from fracturenet.training.setup import (
     resolve_class_weight,
 )
 
-__all__ = ["Trainer"]
+__all__ = ["KEEP_CHECKPOINTS", "Trainer"]
+
+#: Accepted values of ``Trainer(keep_checkpoints=...)`` (``fracturenet train --keep-checkpoints``).
+KEEP_CHECKPOINTS = ("last", "all", "none")
 
 
 def _is_multi_worker(instance: Any, strategy: Any, hw: HardwareInfo) -> bool:
@@ -92,6 +95,15 @@ class Trainer:
             passed to ``fit`` when not given). Defaults to `None`.
         hardware: A hardware description to plan for instead of detecting this machine's.
             Defaults to `None`.
+        keep_checkpoints: Which checkpoints ``run_dir/checkpoints`` keeps. ``"last"``: the
+            latest complete checkpoint (with the optimizer state), the one before it (a
+            fallback if the latest is damaged) and the best weights, with what did not
+            change (a frozen backbone, say) stored once. ``"all"``: every epoch's
+            checkpoint, loadable with :func:`~fracturenet.training.load_checkpoint`
+            (``epoch=N``); optimizer state only for the latest. ``"none"``: as ``"last"``
+            while training, so a killed run resumes, then deleted once ``fit`` has saved
+            ``model.keras`` (like Keras' ``BackupAndRestore(delete_checkpoint=True)``); the
+            finished run cannot be continued with more epochs. Defaults to `"last"`.
 
     Example:
         >>> import numpy as np
@@ -117,10 +129,18 @@ class Trainer:
         verbose: int = 1,
         class_names: list[str] | tuple[str, ...] | None = None,
         hardware: HardwareInfo | None = None,
+        keep_checkpoints: str = "last",
     ) -> None:
 
         if verbose not in (0, 1, 2):
             raise ValueError(f"Argument `verbose` must be 0, 1 or 2. Received: verbose={verbose!r}")
+        if keep_checkpoints not in KEEP_CHECKPOINTS:
+            raise ValueError(
+                "Argument `keep_checkpoints` must be one of "
+                f"{', '.join(map(repr, KEEP_CHECKPOINTS))}. "
+                f"Received: keep_checkpoints={keep_checkpoints!r}"
+            )
+        self.keep_checkpoints = keep_checkpoints
         self.seed = int(seed)
         self.verbose = verbose
         self.class_names = tuple(class_names) if class_names else None

@@ -45,7 +45,7 @@ def resolve_precision(precision: str) -> str:
         )
     if precision != "auto":
         return precision
-    from fracturenet.training import detect_hardware, plan_execution
+    from fracturenet.hardware import detect_hardware, plan_execution
 
     return plan_execution(detect_hardware(), precision="auto", strategy="default").precision
 

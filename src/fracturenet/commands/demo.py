@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from fracturenet.cli import command
 from fracturenet.commands._common import file_link
+from fracturenet.commands._registry import command
 
 
 @command(

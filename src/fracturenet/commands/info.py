@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from fracturenet.cli import command
+from fracturenet.commands._registry import command
 
 
 @command(

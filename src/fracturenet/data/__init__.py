@@ -11,9 +11,9 @@ from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
 from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.decode import DEFAULT_MAX_PIXELS, load_image
 from fracturenet.data.dicom import load_dicom
-from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover, normalise_split
+from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover
 from fracturenet.data.load_resized import load_resized
-from fracturenet.data.manifest import Manifest
+from fracturenet.data.manifest import Manifest, normalise_split
 from fracturenet.data.pipeline import DecodeReport, make_dataset, skipped_files
 from fracturenet.data.resize import RESIZE_MODES, resize_geometry, resize_image, restore_geometry
 from fracturenet.data.splits import group_kfold, train_val_test_split

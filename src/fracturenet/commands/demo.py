@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
 
 def run(args: argparse.Namespace) -> int:
-    from fracturenet.demo import run_demo
+    from fracturenet.workflows import run_demo
 
     result = run_demo(
         args.out,

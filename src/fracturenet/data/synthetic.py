@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from fracturenet._deprecation import moved_names
 
-_MOVED = (
-    "PHANTOM_CLASSES",
-    "NO_FRACTURE",
-    "render_phantom",
-    "make_synthetic_fractures",
-    "load_fracture_mask",
-)
+_PUBLIC = ("PHANTOM_CLASSES", "render_phantom", "make_synthetic_fractures", "load_fracture_mask")
 
 __all__: list[str] = []
 
-__getattr__ = moved_names(__name__, dict.fromkeys(_MOVED, "fracturenet.phantoms.generator"))
+__getattr__ = moved_names(
+    __name__,
+    {
+        **dict.fromkeys(_PUBLIC, "fracturenet.phantoms"),
+        "NO_FRACTURE": "fracturenet.phantoms.generator",
+    },
+)

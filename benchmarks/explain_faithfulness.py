@@ -53,7 +53,8 @@ def phantom_model(epochs: int, size: int = 64) -> tuple[object, np.ndarray, list
     import keras
     from phantom_learnability import tiny_cnn
 
-    from fracturenet.data import load_fracture_mask, load_image, make_synthetic_fractures
+    from fracturenet.data import load_image
+    from fracturenet.phantoms import load_fracture_mask, make_synthetic_fractures
 
     root = Path(tempfile.mkdtemp()) / "phantoms"
     m = make_synthetic_fractures(

@@ -188,7 +188,7 @@ def _predict(model: Any, x: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- sections
 def section_phantoms(a: argparse.Namespace) -> dict[str, Any]:
     from fracturenet.data import train_val_test_split
-    from fracturenet.data.synthetic import make_synthetic_fractures
+    from fracturenet.phantoms import make_synthetic_fractures
 
     root = Path(a.cache) / f"phantoms-n{a.per_class}-s64-seed0"
     manifest = make_synthetic_fractures(root, images_per_class=a.per_class, image_size=64,
@@ -222,8 +222,8 @@ def _section(reports: list[Any], library: list[Any], baselines: list[Any],
 
 def section_transfer(a: argparse.Namespace) -> dict[str, Any]:
     from fracturenet.data import train_val_test_split
-    from fracturenet.data.synthetic import PHANTOM_CLASSES, make_synthetic_fractures
     from fracturenet.models import build_classifier, save_backbone_weights
+    from fracturenet.phantoms import PHANTOM_CLASSES, make_synthetic_fractures
     from fracturenet.training import Trainer
 
     classes = list(PHANTOM_CLASSES)[:8]

@@ -24,7 +24,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from fracturenet.data.synthetic import PHANTOM_CLASSES, make_synthetic_fractures, render_phantom
+from fracturenet.phantoms import PHANTOM_CLASSES, make_synthetic_fractures, render_phantom
 
 
 def generation_speed(size: int, images_per_class: int) -> float:

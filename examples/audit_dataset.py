@@ -23,7 +23,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from fracturenet.data import audit, discover, load_image, make_synthetic_fractures  # noqa: E402
+from fracturenet.data import audit, discover, load_image  # noqa: E402
+from fracturenet.phantoms import make_synthetic_fractures  # noqa: E402
 
 
 def leaky_phantoms(out: Path, images_per_class: int) -> Path:

@@ -72,8 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_data(args: argparse.Namespace):
     """The manifest to cross-validate: ``--data`` or phantoms generated into the cache."""
-    from fracturenet.data import discover, make_synthetic_fractures
-    from fracturenet.demo import default_cache_dir
+    from fracturenet.data import discover
+    from fracturenet.phantoms import make_synthetic_fractures
+    from fracturenet.workflows import default_cache_dir
 
     if args.data:
         return discover(args.data)
@@ -86,7 +87,8 @@ def load_data(args: argparse.Namespace):
 
 def run_study(args: argparse.Namespace, manifest, groups: str | None, out: Path | None) -> dict:
     """Cross-validates every backbone on the same folds and compares their pooled reports."""
-    from fracturenet.evaluation import compare, cross_validate
+    from fracturenet.evaluation import compare
+    from fracturenet.workflows import cross_validate
 
     results = {}
     for backbone in args.backbones:

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from fracturenet.config import ModelConfig
-from fracturenet.data import make_dataset, make_synthetic_fractures, train_val_test_split
+from fracturenet.data import make_dataset, train_val_test_split
 from fracturenet.evaluation import compare, evaluate
 from fracturenet.models import imagenet_weights_cached
+from fracturenet.phantoms import make_synthetic_fractures
 from fracturenet.training import Trainer
 
 

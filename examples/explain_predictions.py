@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fracturenet.data import load_fracture_mask, load_image, make_synthetic_fractures
+from fracturenet.data import load_image
 from fracturenet.explain import (
     explain,
     explain_to_folder,
@@ -24,6 +24,7 @@ from fracturenet.explain import (
     save_explanation_grid,
 )
 from fracturenet.models import load_model, read_metadata
+from fracturenet.phantoms import load_fracture_mask, make_synthetic_fractures
 
 
 def phantom_model(

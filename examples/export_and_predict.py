@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from fracturenet.config import ModelConfig
-from fracturenet.data import discover, make_synthetic_fractures, train_val_test_split
+from fracturenet.data import discover, train_val_test_split
 from fracturenet.inference import Predictor
 from fracturenet.inference.export import export_model
+from fracturenet.phantoms import make_synthetic_fractures
 
 
 def export_and_predict(data: Path | None, out: Path, *, size: int, epochs: int,

@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 from fracturenet.config import ModelConfig
-from fracturenet.data import discover, make_dataset, make_synthetic_fractures, train_val_test_split
+from fracturenet.data import discover, make_dataset, train_val_test_split
 from fracturenet.evaluation import evaluate
 from fracturenet.evaluation.plots import plot_confusion_matrix
 from fracturenet.models import imagenet_weights_cached, list_backbones
+from fracturenet.phantoms import make_synthetic_fractures
 
 
 def train_on_folder(

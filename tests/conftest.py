@@ -40,7 +40,7 @@ def bone_break_dir() -> Path:
 @pytest.fixture(scope="session")
 def phantoms(tmp_path_factory):
     """A small phantom dataset (8 classes x 8 images at 48 px), shared by the session."""
-    from fracturenet.data.synthetic import make_synthetic_fractures
+    from fracturenet.phantoms import make_synthetic_fractures
 
     root = tmp_path_factory.mktemp("phantoms") / "data"
     return make_synthetic_fractures(root, images_per_class=8, image_size=48, seed=1)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fracturenet.training.hardware import HardwareInfo, is_chief, plan_execution
+from fracturenet.hardware import HardwareInfo, is_chief, plan_execution
 
 A100 = ("NVIDIA A100", (8, 0))
 V100 = ("Tesla V100", (7, 0))
@@ -78,7 +78,7 @@ def test_is_chief(tf_config, chief):
 
 
 def test_detect_hardware_reads_this_machine(monkeypatch):
-    from fracturenet.training.hardware import detect_hardware
+    from fracturenet.hardware import detect_hardware
 
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}}')
     hw = detect_hardware()

@@ -39,8 +39,8 @@ _LAZY: dict[str, str] = {
     "AuditReport": "fracturenet.data",
     "train_val_test_split": "fracturenet.data",
     "group_kfold": "fracturenet.data",
-    "make_synthetic_fractures": "fracturenet.data",
-    "load_fracture_mask": "fracturenet.data",
+    "make_synthetic_fractures": "fracturenet.phantoms",
+    "load_fracture_mask": "fracturenet.phantoms",
     "class_weights": "fracturenet.data",
     "build_classifier": "fracturenet.models",
     "list_backbones": "fracturenet.models",
@@ -56,8 +56,8 @@ _LAZY: dict[str, str] = {
     "imagenet_weights_cached": "fracturenet.models",
     "Trainer": "fracturenet.training",
     "TrainingHistory": "fracturenet.training",
-    "plan_execution": "fracturenet.training",
-    "detect_hardware": "fracturenet.training",
+    "plan_execution": "fracturenet.hardware",
+    "detect_hardware": "fracturenet.hardware",
     "evaluate": "fracturenet.evaluation",
     "compare": "fracturenet.evaluation",
     "compute_metrics": "fracturenet.evaluation",
@@ -70,8 +70,8 @@ _LAZY: dict[str, str] = {
     "explain_to_folder": "fracturenet.explain",
     "compare_methods": "fracturenet.explain",
     "Explanations": "fracturenet.explain",
-    "run_demo": "fracturenet.demo",
-    "cross_validate": "fracturenet.evaluation",
+    "run_demo": "fracturenet.workflows",
+    "cross_validate": "fracturenet.workflows",
     "CrossValidationResult": "fracturenet.evaluation",
     "Predictor": "fracturenet.inference",
     "PredictionResult": "fracturenet.inference",
@@ -92,14 +92,9 @@ if TYPE_CHECKING:  # pragma: no cover
         class_weights,
         discover,
         group_kfold,
-        load_fracture_mask,
         load_image,
         make_dataset,
-        make_synthetic_fractures,
         train_val_test_split,
-    )
-    from fracturenet.demo import (  # noqa: F401
-        run_demo,
     )
     from fracturenet.evaluation import (  # noqa: F401
         ComparisonResult,
@@ -108,7 +103,6 @@ if TYPE_CHECKING:  # pragma: no cover
         calibrate,
         compare,
         compute_metrics,
-        cross_validate,
         evaluate,
         fit_temperature,
     )
@@ -119,6 +113,7 @@ if TYPE_CHECKING:  # pragma: no cover
         overlay,
         save_explanation_grid,
     )
+    from fracturenet.hardware import detect_hardware, plan_execution  # noqa: F401
     from fracturenet.inference import (  # noqa: F401
         PredictionResult,
         Predictor,
@@ -138,12 +133,9 @@ if TYPE_CHECKING:  # pragma: no cover
         set_trainable,
         trainable_summary,
     )
-    from fracturenet.training import (  # noqa: F401
-        Trainer,
-        TrainingHistory,
-        detect_hardware,
-        plan_execution,
-    )
+    from fracturenet.phantoms import load_fracture_mask, make_synthetic_fractures  # noqa: F401
+    from fracturenet.training import Trainer, TrainingHistory  # noqa: F401
+    from fracturenet.workflows import cross_validate, run_demo  # noqa: F401
 
 __all__ = [
     "__version__",

@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+# Importing the commands package registers every subcommand; the command modules import only
+# the registry below them, never this module, so there is no import cycle.
+from fracturenet import commands  # noqa: F401
+from fracturenet.commands._registry import COMMANDS as _COMMANDS
+from fracturenet.commands._registry import UsageError, command
 from fracturenet.console import quiet_tensorflow_start
 
 __all__ = ["main", "build_parser", "command", "UsageError"]
-
-# name -> (function that adds the arguments and returns the handler, help, example)
-_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], Callable[..., int]], str, str]] = {}
-
-
-def command(name: str, help_text: str, example: str) -> Callable[..., Any]:
-    """Registers a subcommand: the decorated function adds arguments and returns the handler."""
-
-    def deco(add_args: Callable[[argparse.ArgumentParser], Callable[..., int]]) -> Any:
-        _COMMANDS[name] = (add_args, help_text, example)
-        return add_args
-
-    return deco
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -90,8 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 on success, 1 on failure, 2 on a usage error.
     """
-    from fracturenet import commands  # noqa: F401  (registers the subcommands)
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -111,7 +100,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"fracturenet {args.command}: error: {cli_error_message(exc, args)}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
-
-
-class UsageError(Exception):
-    """A bad combination of command-line arguments (exit code 2)."""

@@ -12,7 +12,7 @@ The decision is split in two so that it can be tested without the hardware:
 precision policy.
 
 Example:
-    >>> from fracturenet.training.hardware import HardwareInfo, plan_execution
+    >>> from fracturenet.hardware import HardwareInfo, plan_execution
     >>> plan = plan_execution(HardwareInfo(gpus=(("NVIDIA A100", (8, 0)),)))
     >>> plan.strategy, plan.precision
     ('default', 'mixed_bfloat16')

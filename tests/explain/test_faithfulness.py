@@ -112,8 +112,9 @@ def test_heat_is_on_the_phantom_fracture(tmp_path):
     # time; a small CNN does (about 0.88 held-out accuracy), which is all this needs.
     import keras
 
-    from fracturenet.data import load_fracture_mask, load_image, make_synthetic_fractures
+    from fracturenet.data import load_image
     from fracturenet.explain import explain
+    from fracturenet.phantoms import load_fracture_mask, make_synthetic_fractures
 
     size = 64
     manifest = make_synthetic_fractures(

@@ -1,4 +1,4 @@
-"""Tests of the synthetic phantom generator (``fracturenet.data.synthetic``)."""
+"""Tests of the synthetic phantom generator (``fracturenet.phantoms``)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from fracturenet.data.manifest import Manifest
-from fracturenet.data.synthetic import (
+from fracturenet.exceptions import DatasetError
+from fracturenet.phantoms.generator import (
     NO_FRACTURE,
     PHANTOM_CLASSES,
     load_fracture_mask,
     make_synthetic_fractures,
     render_phantom,
 )
-from fracturenet.exceptions import DatasetError
 
 STAMP = ".fracturenet-synthetic.json"
 SMALL = {"images_per_class": 4, "image_size": 32}
@@ -258,7 +258,7 @@ def test_any_seed_and_size_gives_uint8_image_of_that_size(seed, size, cls):
 def test_generator_does_not_import_tensorflow():
     code = (
         "import sys, tempfile\n"
-        "from fracturenet.data.synthetic import make_synthetic_fractures\n"
+        "from fracturenet.phantoms import make_synthetic_fractures\n"
         "make_synthetic_fractures(tempfile.mkdtemp(), classes=['spiral'], images_per_class=2,"
         " image_size=32)\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"

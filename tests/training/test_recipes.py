@@ -127,8 +127,8 @@ def test_head_on_cached_features_matches_a_tuned_logistic_regression(tmp_path):
     from sklearn.preprocessing import StandardScaler
 
     from fracturenet.data import load_resized, train_val_test_split
-    from fracturenet.data.synthetic import make_synthetic_fractures
     from fracturenet.models import split_feature_extractor
+    from fracturenet.phantoms import make_synthetic_fractures
 
     manifest = make_synthetic_fractures(tmp_path / "p", images_per_class=48, image_size=64,
                                         seed=3)  # fmt: skip

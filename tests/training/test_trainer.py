@@ -177,7 +177,7 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
 
 
 def test_multi_worker_refuses_resume_before_building(tmp_path):
-    from fracturenet.training import HardwareInfo
+    from fracturenet.hardware import HardwareInfo
 
     cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
     hw = HardwareInfo(tf_config={"cluster": cluster, "task": {"type": "worker", "index": 1}})

@@ -18,9 +18,9 @@ from fracturenet.evaluation import (  # noqa: E402
     CrossValidationResult,
     EvaluationReport,
     compare,
-    cross_validate,
 )
 from fracturenet.exceptions import DatasetError, RunDirectoryExistsError  # noqa: E402
+from fracturenet.workflows import cross_validate  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 K = 3

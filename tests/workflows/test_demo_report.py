@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tools():
@@ -38,9 +38,9 @@ def _report(name, y_true, sharp, classes):
 @pytest.fixture(scope="module")
 def demo_page(phantoms, tmp_path_factory):
     from fracturenet.data import discover
-    from fracturenet.demo import QUICK
-    from fracturenet.demo_report import write_demo_report
     from fracturenet.evaluation import compare
+    from fracturenet.workflows import QUICK
+    from fracturenet.workflows.demo_report import write_demo_report
 
     manifest = phantoms if hasattr(phantoms, "class_names") else discover(phantoms)
     classes = list(manifest.class_names)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fracturenet.cli import UsageError
+from fracturenet.commands._registry import UsageError
 
 __all__ = ["print_json", "progress", "check_positive", "file_link"]
 

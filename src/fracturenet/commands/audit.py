@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from fracturenet.cli import command
 from fracturenet.commands._common import check_positive, print_json, progress
+from fracturenet.commands._registry import command
 from fracturenet.exceptions import ImageDecodeError
 
 

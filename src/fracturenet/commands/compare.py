@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from fracturenet.cli import UsageError, command
 from fracturenet.commands._common import file_link, print_json
+from fracturenet.commands._registry import UsageError, command
 
 
 @command(

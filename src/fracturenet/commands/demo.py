@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from fracturenet.cli import command
 from fracturenet.commands._common import file_link
+from fracturenet.commands._registry import command
 
 
 @command(
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 
 
 def run(args: argparse.Namespace) -> int:
-    from fracturenet.demo import run_demo
+    from fracturenet.workflows import run_demo
 
     result = run_demo(
         args.out,

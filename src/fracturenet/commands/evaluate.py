@@ -7,8 +7,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from fracturenet.cli import UsageError, command
 from fracturenet.commands._common import check_positive, file_link, print_json, progress
+from fracturenet.commands._registry import UsageError, command
 
 
 @command(

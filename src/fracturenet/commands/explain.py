@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from fracturenet.cli import UsageError, command
 from fracturenet.commands._common import print_json, progress
+from fracturenet.commands._registry import UsageError, command
 
 
 @command(

@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from fracturenet.cli import command
 from fracturenet.commands._common import print_json, progress
+from fracturenet.commands._registry import command
 
 
 @command(

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from fracturenet.cli import command
+from fracturenet.commands._registry import command
 
 
 @command(
@@ -27,8 +27,8 @@ def collect() -> dict[str, Any]:
     import keras
 
     from fracturenet import __version__
+    from fracturenet.hardware import detect_hardware, plan_execution
     from fracturenet.models import imagenet_weights_cached, list_backbones
-    from fracturenet.training import detect_hardware, plan_execution
 
     hw = detect_hardware()
     plan = plan_execution(hw)

@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from fracturenet.cli import UsageError, command
 from fracturenet.commands._common import check_positive, print_json, progress
+from fracturenet.commands._registry import UsageError, command
 from fracturenet.commands.train_config import PRECISION_HELP
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fracturenet.cli import UsageError, command
 from fracturenet.commands._common import print_json, progress
+from fracturenet.commands._registry import UsageError, command
 from fracturenet.commands.train_config import add_setting_flags, resolve_settings, to_toml
 
 

@@ -11,7 +11,7 @@ import argparse
 import os
 from typing import Any
 
-from fracturenet.cli import UsageError
+from fracturenet.commands._registry import UsageError
 
 __all__ = [
     "SETTINGS",

@@ -1,28 +1,22 @@
 """Data layer: discovery of images and labels, decoding, splits, audit, tf.data pipeline.
 
-The synthetic phantom generator (:mod:`fracturenet.data.synthetic`) lives here too.
 Importing this package does not import TensorFlow or Keras; :func:`make_dataset` and
 :func:`build_augmentation` import them when called.
 """
 
+from fracturenet._deprecation import moved_names
 from fracturenet.data.audit import audit, group_duplicates
 from fracturenet.data.audit_report import AuditReport, ImageRecord
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
 from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.decode import DEFAULT_MAX_PIXELS, load_image
 from fracturenet.data.dicom import load_dicom
-from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover, normalise_split
+from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover
 from fracturenet.data.load_resized import load_resized
-from fracturenet.data.manifest import Manifest
+from fracturenet.data.manifest import Manifest, normalise_split
 from fracturenet.data.pipeline import DecodeReport, make_dataset, skipped_files
 from fracturenet.data.resize import RESIZE_MODES, resize_geometry, resize_image, restore_geometry
 from fracturenet.data.splits import group_kfold, train_val_test_split
-from fracturenet.data.synthetic import (
-    PHANTOM_CLASSES,
-    load_fracture_mask,
-    make_synthetic_fractures,
-    render_phantom,
-)
 from fracturenet.data.weights import CLASS_WEIGHT_MODES, class_weights
 
 __all__ = [
@@ -30,7 +24,6 @@ __all__ = [
     "CLASS_WEIGHT_MODES",
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
-    "PHANTOM_CLASSES",
     "RESIZE_MODES",
     "AuditReport",
     "DecodeReport",
@@ -43,17 +36,24 @@ __all__ = [
     "group_duplicates",
     "group_kfold",
     "load_dicom",
-    "load_fracture_mask",
     "load_image",
     "load_resized",
     "make_dataset",
-    "make_synthetic_fractures",
     "normalise_split",
     "read_csv_manifest",
-    "render_phantom",
     "resize_geometry",
     "resize_image",
     "restore_geometry",
     "skipped_files",
     "train_val_test_split",
 ]
+
+# The phantom generator moved to fracturenet.phantoms (a layer above data); the old names are
+# served lazily, so importing the data layer does not import the phantoms.
+_MOVED_TO_PHANTOMS = (
+    "PHANTOM_CLASSES",
+    "load_fracture_mask",
+    "make_synthetic_fractures",
+    "render_phantom",
+)
+__getattr__ = moved_names(__name__, dict.fromkeys(_MOVED_TO_PHANTOMS, "fracturenet.phantoms"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import os
 
-from fracturenet.data.manifest import Manifest
+from fracturenet.data.manifest import Manifest, normalise_split
 from fracturenet.exceptions import DatasetError
 
 __all__ = ["read_csv_manifest"]
@@ -55,8 +55,6 @@ def read_csv_manifest(csv_path: str | os.PathLike[str]) -> Manifest:
         >>> read_csv_manifest(d / "m.csv").class_names
         ('cat', 'dog')
     """
-    from fracturenet.data.discovery import normalise_split
-
     csv_path = os.path.abspath(os.fspath(csv_path))
     base = os.path.dirname(csv_path)
     with open(csv_path, newline="", encoding="utf-8-sig") as f:

@@ -23,44 +23,18 @@ from collections import Counter
 from pathlib import Path
 
 from fracturenet.data.csv_manifest import read_csv_manifest
-from fracturenet.data.manifest import Manifest
+from fracturenet.data.manifest import Manifest, normalise_split
 from fracturenet.exceptions import DatasetError
 
-__all__ = ["discover", "IMAGE_EXTENSIONS", "normalise_split"]
+__all__ = ["discover", "IMAGE_EXTENSIONS"]
 
 #: File name extensions (lower case) that discovery treats as images.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".dcm", ".dicom"}
 )
 
-_SPLIT_ALIASES = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "dev": "val",
-    "test": "test",
-    "testing": "test",
-}
 _ON_EMPTY = ("raise", "skip")
 _MAX_UNWRAP = 4
-
-
-def normalise_split(name: str) -> str | None:
-    """Maps a split folder or column value to ``"train"``, ``"val"`` or ``"test"``.
-
-    Args:
-        name: Split name in any case, e.g. ``"Train"``, ``"VALID"``, ``"validation"``.
-
-    Returns:
-        The normalised split name, or ``None`` when ``name`` is not a split name.
-
-    Example:
-        >>> normalise_split("Valid"), normalise_split("TEST"), normalise_split("Oblique")
-        ('val', 'test', None)
-    """
-    return _SPLIT_ALIASES.get(name.strip().lower())
 
 
 class _Ignored(Counter):

@@ -15,7 +15,34 @@ from dataclasses import dataclass, field, replace
 
 from fracturenet.exceptions import DatasetError
 
-__all__ = ["Manifest"]
+__all__ = ["Manifest", "normalise_split"]
+
+_SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "testing": "test",
+}
+
+
+def normalise_split(name: str) -> str | None:
+    """Maps a split folder or column value to ``"train"``, ``"val"`` or ``"test"``.
+
+    Args:
+        name: Split name in any case, e.g. ``"Train"``, ``"VALID"``, ``"validation"``.
+
+    Returns:
+        The normalised split name, or ``None`` when ``name`` is not a split name.
+
+    Example:
+        >>> normalise_split("Valid"), normalise_split("TEST"), normalise_split("Oblique")
+        ('val', 'test', None)
+    """
+    return _SPLIT_ALIASES.get(name.strip().lower())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ Example:
     0.667
 """
 
+from fracturenet._deprecation import moved_names
 from fracturenet.evaluation.bootstrap import (
     BOOTSTRAP_METRICS,
     ConfidenceInterval,
@@ -28,7 +29,6 @@ from fracturenet.evaluation.compare import (
     PairwiseComparison,
     compare,
 )
-from fracturenet.evaluation.crossval import cross_validate
 from fracturenet.evaluation.crossval_result import (
     SUMMARY_METRICS,
     CrossValidationResult,
@@ -65,7 +65,6 @@ __all__ = [
     "compare",
     "compute_metrics",
     "confusion_matrix",
-    "cross_validate",
     "evaluate",
     "expected_calibration_error",
     "fit_temperature",
@@ -78,3 +77,6 @@ __all__ = [
     "roc_auc_ovr",
     "validate_predictions",
 ]
+
+# cross-validation trains models: it is a workflow (fracturenet.workflows), above this layer
+__getattr__ = moved_names(__name__, {"cross_validate": "fracturenet.workflows"})

@@ -1,4 +1,4 @@
-"""The result of :func:`~fracturenet.evaluation.cross_validate`: per-fold reports and the pool.
+"""The result of :func:`~fracturenet.workflows.cross_validate`: per-fold reports and the pool.
 
 Two views of the same k trained models are kept, because they answer different questions:
 

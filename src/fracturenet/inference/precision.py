@@ -23,7 +23,7 @@ def resolve_precision(precision: str) -> str:
 
     ``"auto"`` picks ``mixed_bfloat16`` on a CPU-only machine whose CPU has AVX512-BF16 or
     AMX-BF16, ``mixed_float16`` on a GPU with compute capability 7.0 or newer, else
-    ``float32`` (the choice of :func:`fracturenet.training.plan_execution`).
+    ``float32`` (the choice of :func:`fracturenet.hardware.plan_execution`).
 
     Args:
         precision: One of :data:`INFERENCE_PRECISIONS`.
@@ -45,7 +45,7 @@ def resolve_precision(precision: str) -> str:
         )
     if precision != "auto":
         return precision
-    from fracturenet.training import detect_hardware, plan_execution
+    from fracturenet.hardware import detect_hardware, plan_execution
 
     return plan_execution(detect_hardware(), precision="auto", strategy="default").precision
 

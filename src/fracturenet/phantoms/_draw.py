@@ -1,4 +1,4 @@
-"""Procedural drawing of one radiograph-like long-bone phantom (private helper of ``synthetic``).
+"""Procedural drawing of one radiograph-like long-bone phantom (private helper of ``generator``).
 
 Everything is drawn in pixel units in the bone's own frame: ``u`` runs along the shaft, ``v``
 across it. A long bone is a hollow cylinder (bright cortical shell, darker medullary cavity)

@@ -1,4 +1,4 @@
-"""Bookkeeping of a phantom folder (private helper of ``synthetic``): its stamp file.
+"""Bookkeeping of a phantom folder (private helper of ``generator``): its stamp file.
 
 The stamp ``<root>/.fracturenet-synthetic.json`` records the generator's arguments, drawing
 format, package version and every file it wrote (with its size). It is what lets the
@@ -66,7 +66,7 @@ def read_stamp(root: str) -> dict | None:
 def write_stamp(root: str, args: dict, files: dict, complete: bool) -> None:
     """Atomically writes the stamp; ``files`` maps relative paths to sizes (``None``: planned)."""
     stamp = {
-        "generator": "fracturenet.data.synthetic.make_synthetic_fractures",
+        "generator": "fracturenet.phantoms.make_synthetic_fractures",
         "format": FORMAT,
         "version": __version__,
         "complete": complete,

@@ -9,7 +9,7 @@ folder ``<root>/.masks`` (ignored by loaders) and read back with :func:`load_fra
 
 Example:
     >>> import tempfile
-    >>> from fracturenet.data.synthetic import make_synthetic_fractures
+    >>> from fracturenet.phantoms import make_synthetic_fractures
     >>> m = make_synthetic_fractures(tempfile.mkdtemp(), images_per_class=4, image_size=32)
     >>> m.num_classes, len(m), sorted(set(m.splits))
     (8, 32, ['test', 'train'])
@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fracturenet.data._phantom_draw import draw_phantom
-from fracturenet.data._phantom_store import (
+from fracturenet.data.manifest import Manifest
+from fracturenet.exceptions import DatasetError
+from fracturenet.phantoms._draw import draw_phantom
+from fracturenet.phantoms._store import (
     FORMAT,
     MASK_DIR,
     STAMP_NAME,
@@ -35,8 +37,6 @@ from fracturenet.data._phantom_store import (
     remove_generated,
     write_stamp,
 )
-from fracturenet.data.manifest import Manifest
-from fracturenet.exceptions import DatasetError
 
 __all__ = [
     "PHANTOM_CLASSES",

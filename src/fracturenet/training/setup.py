@@ -11,7 +11,7 @@ import numpy as np
 
 from fracturenet.config import ModelConfig
 from fracturenet.data.manifest import Manifest
-from fracturenet.training.hardware import ExecutionPlan, HardwareInfo, apply_plan, plan_execution
+from fracturenet.hardware import ExecutionPlan, HardwareInfo, apply_plan, plan_execution
 
 __all__ = [
     "FEATURE_CACHE_MODES",

@@ -10,15 +10,11 @@ import keras
 
 from fracturenet.config import ModelConfig
 from fracturenet.data.manifest import Manifest
+from fracturenet.hardware import HardwareInfo, detect_hardware, is_chief
 from fracturenet.training.callbacks import EpochCallback
 from fracturenet.training.checkpoint import restore_optimizer
 from fracturenet.training.distributed import fit_distributed
 from fracturenet.training.frozen_features import frozen_features
-from fracturenet.training.hardware import (
-    HardwareInfo,
-    detect_hardware,
-    is_chief,
-)
 from fracturenet.training.history import TrainingHistory
 from fracturenet.training.precise_bn import PreciseBatchNorm
 from fracturenet.training.recipes import (
@@ -68,7 +64,7 @@ class Trainer:
     it whether evaluated images selected the model or leaked from its training set.
 
     The device, distribution strategy and precision are chosen from the hardware
-    (see :func:`~fracturenet.training.hardware.plan_execution`) when the Trainer builds the
+    (see :func:`~fracturenet.hardware.plan_execution`) when the Trainer builds the
     model itself, i.e. when ``model`` is a :class:`~fracturenet.config.ModelConfig` or a
     zero-argument callable. A model that is already built is used as it is (default
     strategy, its own precision). Under ``MultiWorkerMirroredStrategy`` both phases run in

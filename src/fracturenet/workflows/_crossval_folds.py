@@ -1,6 +1,6 @@
 """The work of one cross-validation fold, and the pooling of the folds' predictions.
 
-Private helpers of :func:`fracturenet.evaluation.cross_validate`.
+Private helpers of :func:`fracturenet.workflows.cross_validate`.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ import numpy as np
 
 from fracturenet.config import ModelConfig
 from fracturenet.data.manifest import Manifest
-from fracturenet.evaluation._crossval_folds import FoldPlan, pool_out_of_fold, run_fold
 from fracturenet.evaluation.crossval_result import CrossValidationResult
 from fracturenet.exceptions import DatasetError, RunDirectoryExistsError
+from fracturenet.workflows._crossval_folds import FoldPlan, pool_out_of_fold, run_fold
 
 __all__ = ["cross_validate"]
 
@@ -174,7 +174,7 @@ def cross_validate(
 
     Example:
         >>> import tempfile
-        >>> from fracturenet.data import make_synthetic_fractures
+        >>> from fracturenet.phantoms import make_synthetic_fractures
         >>> m = make_synthetic_fractures(tempfile.mkdtemp(), images_per_class=4, image_size=32)
         >>> cv = cross_validate(m, backbone="vgg16", k=2, groups=None, epochs=1,
         ...                     image_size=32, bootstrap=0)

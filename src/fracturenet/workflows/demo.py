@@ -141,9 +141,9 @@ def run_demo(
     Raises:
         RunDirectoryExistsError: If ``out_dir`` exists and is not empty.
     """
-    from fracturenet.data.synthetic import make_synthetic_fractures
-    from fracturenet.demo_report import write_demo_report
+    from fracturenet.phantoms import make_synthetic_fractures
     from fracturenet.training.rundir import atomic_write_json, new_run_path
+    from fracturenet.workflows.demo_report import write_demo_report
 
     t_start = time.perf_counter()
     s = settings or (QUICK if quick else STANDARD)

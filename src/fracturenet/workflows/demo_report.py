@@ -165,7 +165,7 @@ def write_demo_report(
     the same sentence, one metrics table, each plot at its natural size (click to enlarge),
     and caveats where a number or a map means little.
     """
-    from fracturenet import __version__
+    from fracturenet._version import __version__
     from fracturenet.evaluation.plots import plot_confusion_matrix
 
     sheet = phantom_contact_sheet(manifest, out / "phantoms.png")

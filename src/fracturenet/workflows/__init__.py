@@ -1,0 +1,26 @@
+"""Workflows: orchestration over the layers below (cross-validation, the end-to-end demo).
+
+A workflow drives the :class:`~fracturenet.training.Trainer`, the evaluation and the
+explanations through their public APIs; nothing below this layer imports it. Importing the
+package does not import TensorFlow.
+"""
+
+from fracturenet.workflows.crossval import cross_validate
+from fracturenet.workflows.demo import (
+    QUICK,
+    STANDARD,
+    DemoResult,
+    DemoSettings,
+    default_cache_dir,
+    run_demo,
+)
+
+__all__ = [
+    "QUICK",
+    "STANDARD",
+    "DemoResult",
+    "DemoSettings",
+    "cross_validate",
+    "default_cache_dir",
+    "run_demo",
+]

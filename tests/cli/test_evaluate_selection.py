@@ -25,10 +25,18 @@ def test_evaluate_flags_the_selection_split_and_leakage(capsys, trained_run, pha
     on = json.loads(out)["evaluated_on"]
     assert code == 0 and on["used_for_selection"] is False and on["leakage"] is None
     assert "not used for model selection" in on["summary"]
+    report = tmp_path / "on-train.json"
     code, out, err = run_cli(capsys, "evaluate", trained_run, phantoms.root, "--split", "train",
-                             "--bootstrap", "0", "-q")  # fmt: skip
+                             "--bootstrap", "0", "-q", "--out", report)  # fmt: skip
     n_train = len((trained_run / "files" / "train.txt").read_text().splitlines())
     n = len(phantoms.subset("train"))
     text = f"leakage: {n_train} of {n} evaluated images are also in the model's train split"
     assert code == 0 and text in err and err.count(text) == 1, err
     assert "partly used for model selection" in out and text in out
+    # compare refuses a report on training images, naming the flag that overrides it
+    code, out, err = run_cli(capsys, "compare", report, report, "--names", "a,b", "--n-boot", "20",
+                             "--allow-selection-split")  # fmt: skip
+    assert code != 0 and "--allow-training-overlap" in err and "Traceback" not in err, err
+    code, out, err = run_cli(capsys, "compare", report, report, "--names", "a,b", "--n-boot", "20",
+                             "--allow-training-overlap", "--allow-selection-split")  # fmt: skip
+    assert code == 0 and "leakage: optimistic, not a test result" in out, err

@@ -197,3 +197,23 @@ def test_selection_split_reports_are_refused_unless_allowed(labels):
     )
     assert "val split, n = 200 images, used for model selection" in result.verdict
     assert result.to_dict()["evaluated_on"]["used_for_selection"] == {"A": True, "B": True}
+
+
+def test_reports_on_training_images_are_refused_unless_allowed(labels):
+    # `evaluate` counts evaluated images that are in the model's training split; compare used
+    # to print a verdict on such a report as if it were a test result.
+    a = _report(labels, _with_accuracy(labels, 0.95, 1), "A")
+    b = _report(labels, _with_accuracy(labels, 0.6, 2), "B")
+    a.info.update(split="test", used_for_selection=False)
+    b.info.update(split="test", used_for_selection=False)
+    leak = {"sets": {"train": {"n": 800, "shared": 7, "used_for_selection": False}}}
+    b.info["selection_check"] = leak
+    with pytest.raises(
+        ComparisonError, match=r"\[.B.\].*allow_training_overlap=True.*7 of 200 evaluated images"
+    ):
+        compare(a, b, n_boot=100)
+    result = compare(a, b, n_boot=100, allow_training_overlap=True)
+    assert result.verdict.startswith("With training images among the evaluated ones (leakage")
+    # a selection set shared with the evaluated images is not leakage, and is not refused here
+    b.info["selection_check"] = {"sets": {"val": {"shared": 7, "used_for_selection": True}}}
+    assert not compare(a, b, n_boot=100).verdict.startswith("With training images")

@@ -31,6 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         action="store_true",
         help="compare reports computed on the split that picked the epoch (the verdict says so)",
     )
+    p.add_argument(
+        "--allow-training-overlap",
+        action="store_true",
+        help="compare reports whose images include the model's training images (the verdict "
+        "says so)",
+    )
     p.add_argument("--html", metavar="OUT.html", help="write a side-by-side HTML page")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --html file")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         seed=args.seed,
         allow_selection_split=args.allow_selection_split,
+        allow_training_overlap=args.allow_training_overlap,
     )
     if args.html:
         result.to_html(args.html, overwrite=args.overwrite)

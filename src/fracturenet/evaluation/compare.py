@@ -29,6 +29,7 @@ from fracturenet.evaluation.export import (
 )
 from fracturenet.evaluation.provenance import (
     describe_split,
+    leakage_warning,
     random_weights_warning,
     used_for_selection,
 )
@@ -88,6 +89,7 @@ def _verdict(
     n_pairs: int = 1,
     evaluated_on: str = "",
     selection: bool = False,
+    leakage: bool = False,
 ) -> str:
     """The plain-language verdict; ``p`` is the (Holm-adjusted) p-value it is decided on.
 
@@ -103,6 +105,11 @@ def _verdict(
     if evaluated_on:
         detail += f"; {evaluated_on}"
     verdict = _verdict_text(a, b, acc, f1, p, alpha, detail, n_pairs)
+    if leakage:
+        verdict = (
+            "With training images among the evaluated ones (leakage: optimistic, not a test "
+            f"result; compared with allow_training_overlap): {verdict}"
+        )
     if selection:
         return (
             "On a split used for model selection (optimistic, not a test result; compared "
@@ -312,6 +319,7 @@ def compare(
     n_boot: int = 2000,
     seed: int = 0,
     allow_selection_split: bool = False,
+    allow_training_overlap: bool = False,
 ) -> ComparisonResult:
     """Compares two or more models evaluated on the same images.
 
@@ -327,6 +335,10 @@ def compare(
         allow_selection_split: Compare reports computed on a split that was used for model
             selection (early stopping / best epoch); every verdict then says so in words.
             Defaults to `False` (such reports are refused).
+        allow_training_overlap: Compare reports whose evaluated images include images the
+            model was trained on (same file content, found through the model's recorded
+            training set); every verdict then says so in words. Defaults to `False` (such
+            reports are refused).
 
     Returns:
         A :class:`ComparisonResult`; ``result.verdict`` is the plain-language answer.
@@ -334,7 +346,8 @@ def compare(
     Raises:
         ComparisonError: If the reports differ in images (ids), labels or class names, or
             one was computed on a model-selection split and ``allow_selection_split`` is
-            false.
+            false, or one was computed on images its model was trained on and
+            ``allow_training_overlap`` is false.
         ValueError: On fewer than two reports, bad ``names`` or ``alpha`` outside ``(0, 1)``.
 
     Example:
@@ -372,6 +385,22 @@ def compare(
             "(--allow-selection-split) to compare anyway; the verdict then says so. "
             f"Received: {describe_split(loaded[0].info, len(loaded[0].y_true))}"
         )
+    leaking = [
+        n for n, r in zip(names, loaded, strict=True) if leakage_warning(r.info, len(r.y_true))
+    ]
+    if leaking and not allow_training_overlap:
+        details = "; ".join(
+            f"{n}: {leakage_warning(r.info, len(r.y_true))}"
+            for n, r in zip(names, loaded, strict=True)
+            if n in leaking
+        )
+        raise ComparisonError(
+            f"Report(s) {leaking} were computed on images their model was trained on, so "
+            "their numbers are optimistic and a verdict on them is not a test result. "
+            "Evaluate the models on images outside their training split, or pass "
+            "allow_training_overlap=True (--allow-training-overlap) to compare anyway; the "
+            f"verdict then says so. Received: {details}"
+        )
     y = loaded[0].y_true
     raw = []
     for i, j in combinations(range(len(loaded)), 2):
@@ -404,6 +433,7 @@ def compare(
                 n_pairs=len(raw),
                 evaluated_on=describe_split(loaded[0].info, len(y)),
                 selection=a in selected or b in selected,
+                leakage=a in leaking or b in leaking,
             ),
         )
         for (a, b, b_, c_, p, method, d), p_adj in zip(raw, adjusted, strict=True)

@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                    choices=["phantoms", "transfer", "real"])  # fmt: skip
     p.add_argument("--backbones", nargs="+", default=["vgg16", "resnet50"])
     p.add_argument("--small", action="store_true", help="reduced budget for a busy machine")
+    p.add_argument("--transfer-backbone", help="backbone of the transfer section (default resnet50)")
+    p.add_argument("--phantom-input", type=int, help="input side of the phantom sections")
     p.add_argument("--out", help="also write the JSON here")
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "fracturenet-learning"))
     a = p.parse_args(argv)
@@ -344,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     small = dict(full, per_class=100, phantom_input=32, epochs=8, cnn_epochs=12,
                  pretrain_epochs=6, few_epochs=8, real_epochs=6, real_input=48)  # fmt: skip
     for key, value in (small if a.small else full).items():
-        setattr(a, key, value)
+        if getattr(a, key, None) is None:  # an explicit flag wins over the budget
+            setattr(a, key, value)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     t0 = time.perf_counter()
     out: dict[str, Any] = {"budget": "small" if a.small else "full",

@@ -179,3 +179,22 @@ def test_cached_imagenet_file_is_used_without_network(tmp_path, monkeypatch):
     assert imagenet_weights_cached("vgg16")
     model = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3))
     _assert_backbone_equals(model, reference)
+
+
+def test_auto_named_layers_match_across_builds_in_one_process(tmp_path):
+    # ConvNeXt's last LayerNormalization has no name: Keras numbers it per process
+    # (layer_normalization, then layer_normalization_1), so a backbone file saved from the
+    # first build did not load into the second (94 of 95 layers matched, load refused).
+    from fracturenet.models import build_classifier, save_backbone_weights
+
+    first = build_classifier("convnext_tiny", num_classes=2, input_shape=(32, 32, 1),
+                             weights=None)  # fmt: skip
+    path = save_backbone_weights(first, tmp_path / "convnext.h5")
+    second = build_classifier("convnext_tiny", num_classes=2, input_shape=(32, 32, 1),
+                              weights=str(path))  # fmt: skip
+    auto = [la.name for la in second.layers if la.name.startswith("layer_normalization")]
+    assert auto and auto != [la.name for la in first.layers
+                             if la.name.startswith("layer_normalization")]  # fmt: skip
+    x = np.random.default_rng(0).uniform(0, 255, (1, 32, 32, 1)).astype("float32")
+    a, b = (keras.Model(m.input, m.get_layer("backbone_features").output) for m in (first, second))
+    np.testing.assert_allclose(np.asarray(a(x)), np.asarray(b(x)), atol=1e-5)

@@ -318,6 +318,36 @@ def _read_file(path: Path, layers: list[Any]) -> tuple[str, dict[str, list[Any]]
     )
 
 
+def _auto_name(name: str, layer_class: str) -> bool:
+    """Whether ``name`` is Keras' automatic name for a layer of this class (``dense_3``)."""
+    return re.fullmatch(re.escape(_snake(layer_class)) + r"(_\d+)?", name) is not None
+
+
+def _auto_named_matches(layers: list[Any], arrays: dict[str, list[Any]]) -> dict[str, str]:
+    """Pairs auto-named model layers with the file's auto-named entries of the same class.
+
+    Keras numbers unnamed layers per process (``layer_normalization``, then
+    ``layer_normalization_1`` for the next model built), so a backbone with an unnamed layer
+    (ConvNeXt's last LayerNormalization) saved in one process and rebuilt in another differs
+    in that name only. Such layers are paired in order, class by class; named layers are
+    never paired this way.
+    """
+    pairs: dict[str, str] = {}
+    for cls in {type(la).__name__ for la in layers}:
+        mine = [la.name for la in layers if type(la).__name__ == cls and la.weights
+                and la.name not in arrays and _auto_name(la.name, cls)]  # fmt: skip
+        if not mine:
+            continue
+        base = _snake(cls)
+        theirs = sorted(
+            (k for k in arrays if _auto_name(k, cls)),
+            key=lambda k: int(k[len(base) + 1 :] or 0) if k != base else -1,
+        )
+        theirs = [k for k in theirs if k not in {la.name for la in layers}]
+        pairs.update(zip(mine, theirs, strict=False))
+    return pairs
+
+
 def load_weights_by_name(
     model: Any,
     path: str | os.PathLike[str],
@@ -366,11 +396,12 @@ def load_weights_by_name(
         )
     layers = list(model.layers if layers is None else layers)
     mode, arrays = _read_file(file, layers)
+    auto = _auto_named_matches(layers, arrays) if mode == "name" else {}
     matched, unmatched, mismatched, plan = [], [], [], []
     for layer in layers:
         if not layer.weights:
             continue
-        values = arrays.get(layer.name)
+        values = arrays.get(layer.name, arrays.get(auto.get(layer.name, "")))
         if values is None:
             unmatched.append(layer.name)
         elif [tuple(v.shape) for v in values] != [tuple(w.shape) for w in layer.weights]:
@@ -378,7 +409,7 @@ def load_weights_by_name(
         else:
             matched.append(layer.name)
             plan.append((layer, values))
-    used = set(matched) | set(mismatched)
+    used = {auto.get(n, n) for n in matched + mismatched}
     report = WeightsReport(
         path=str(file),
         mode=mode,

@@ -326,25 +326,20 @@ def _auto_name(name: str, layer_class: str) -> bool:
 def _auto_named_matches(layers: list[Any], arrays: dict[str, list[Any]]) -> dict[str, str]:
     """Pairs auto-named model layers with the file's auto-named entries of the same class.
 
-    Keras numbers unnamed layers per process (``layer_normalization``, then
-    ``layer_normalization_1`` for the next model built), so a backbone with an unnamed layer
-    (ConvNeXt's last LayerNormalization) saved in one process and rebuilt in another differs
-    in that name only. Such layers are paired in order, class by class; named layers are
-    never paired this way.
+    Keras numbers unnamed layers per process (``conv2d_94`` in the first InceptionV3 built,
+    ``conv2d_188`` in the second), so a backbone with unnamed layers (InceptionV3's convs,
+    ConvNeXt's last LayerNormalization) saved in one process and rebuilt in another differs
+    in those names, and a shifted name may even denote another layer of the file. Such layers
+    are paired in order, class by class, when the model and the file hold the same number of
+    them; named layers match by name only.
     """
     pairs: dict[str, str] = {}
-    for cls in {type(la).__name__ for la in layers}:
+    for cls in dict.fromkeys(type(la).__name__ for la in layers):
         mine = [la.name for la in layers if type(la).__name__ == cls and la.weights
-                and la.name not in arrays and _auto_name(la.name, cls)]  # fmt: skip
-        if not mine:
-            continue
-        base = _snake(cls)
-        theirs = sorted(
-            (k for k in arrays if _auto_name(k, cls)),
-            key=lambda k: int(k[len(base) + 1 :] or 0) if k != base else -1,
-        )
-        theirs = [k for k in theirs if k not in {la.name for la in layers}]
-        pairs.update(zip(mine, theirs, strict=False))
+                and _auto_name(la.name, cls)]  # fmt: skip
+        theirs = [k for k in arrays if _auto_name(k, cls)]  # the file keeps model order
+        if mine and len(mine) == len(theirs):
+            pairs.update(zip(mine, theirs, strict=True))
     return pairs
 
 
@@ -401,7 +396,7 @@ def load_weights_by_name(
     for layer in layers:
         if not layer.weights:
             continue
-        values = arrays.get(layer.name, arrays.get(auto.get(layer.name, "")))
+        values = arrays.get(auto.get(layer.name, layer.name))
         if values is None:
             unmatched.append(layer.name)
         elif [tuple(v.shape) for v in values] != [tuple(w.shape) for w in layer.weights]:

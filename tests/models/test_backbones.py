@@ -74,7 +74,9 @@ def test_cam_layer_is_a_4d_feature_map_of_the_backbone(built):
     spec = get_backbone(backbone)
     layer = model.get_layer(spec.cam_layer)
     assert len(layer.output.shape) == 4
-    assert layer.output.shape[-1] >= 256  # a deep feature map, not an early layer
+    # a deep feature map, not an early layer (SmallCNN's deepest has 128 channels)
+    deepest = model.get_layer("backbone_features").output.shape[-1]
+    assert layer.output.shape[-1] >= min(256, deepest)
     inner = [lyr.name for lyr in backbone_layers(model)]
     assert spec.cam_layer in inner or spec.cam_layer == "backbone_features"
 

@@ -27,6 +27,7 @@ from fracturenet.models.registry import (
     list_backbones,
     register_backbone,
 )
+from fracturenet.models.small_cnn import SmallCNN
 from fracturenet.models.weights import (
     WeightsReport,
     file_sha256,
@@ -43,6 +44,7 @@ __all__ = [
     "BackbonePreprocessing",
     "BackboneSpec",
     "GrayscaleToRGB",
+    "SmallCNN",
     "WeightsReport",
     "backbone_layers",
     "backbone_of",

@@ -24,6 +24,7 @@ def register_builtin_backbones() -> None:
     import keras
 
     from fracturenet.models.registry import BackboneSpec, register_backbone
+    from fracturenet.models.small_cnn import SmallCNN
 
     apps = keras.applications
     resnet_blocks = ("conv1_", "conv2_", "conv3_", "conv4_", "conv5_")
@@ -179,5 +180,17 @@ def register_builtin_backbones() -> None:
             "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
         ),
     ]
+    specs.append(
+        BackboneSpec(
+            # no ImageNet weights: trained from scratch or from a file of one's own
+            name="smallcnn",
+            constructor=SmallCNN,
+            preprocessing="tf",
+            default_input_size=128,
+            min_input_size=8,
+            cam_layer="block3_relu2",
+            blocks=("block1_", "block2_", "block3_"),
+        )
+    )
     for spec in specs:
         register_backbone(spec)

@@ -307,6 +307,8 @@ def make_dataset(
     if on_error == "skip":
         ds = ds.filter(lambda x, y, ok: ok)
     ds = ds.map(lambda x, y, ok: (x, y))
+    if on_error != "skip":  # unbatch hides the count; Keras warns "ran out of data" without it
+        ds = ds.apply(tf.data.experimental.assert_cardinality(n))
     if cache is not None:
         ds = ds.cache(cache_prefix or "")
     if shuffle and not shuffle_indices:  # cached images must be shuffled after the cache
@@ -321,6 +323,7 @@ def make_dataset(
             )
             .map(lambda c, xy: xy)
             .take(n)
+            .apply(tf.data.experimental.assert_cardinality(n))
         )
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))

@@ -57,6 +57,7 @@ fracturenet_examples = [
     ("explain_predictions.py", "Explain predictions"),
     ("compare_backbones.py", "Compare backbones with cross-validation"),
     ("export_and_predict.py", "Export and predict"),
+    ("transfer_own_images.py", "Transfer learning from your own images"),
 ]
 
 

@@ -20,6 +20,11 @@ EXPECTED = {
     "explain_predictions.py": ["explanations.png", "per_image/index.html"],
     "compare_backbones.py": [],
     "export_and_predict.py": [],
+    "transfer_own_images.py": [
+        "smallcnn-archive.h5",
+        "transfer/model.keras",
+        "from-scratch/model.keras",
+    ],
 }
 
 

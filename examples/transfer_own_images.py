@@ -35,6 +35,7 @@ from fracturenet.evaluation import compare, evaluate
 from fracturenet.models import list_backbones, read_backbone_info, save_backbone_weights
 from fracturenet.phantoms import PHANTOM_CLASSES, make_synthetic_fractures
 from fracturenet.training import Trainer
+from fracturenet.workflows import default_cache_dir
 
 #: The two tasks: disjoint fracture classes of the phantom generator.
 TASK_A = list(PHANTOM_CLASSES[:4])
@@ -44,7 +45,11 @@ TASK_B = list(PHANTOM_CLASSES[4:8])
 def pretrain(out: Path, *, backbone: str, size: int, per_class: int, epochs: int) -> Path:
     """Trains ``backbone`` from scratch on phantom classes A and saves its backbone weights."""
     archive = make_synthetic_fractures(
-        out / "archive", classes=TASK_A, images_per_class=per_class, image_size=64, seed=11
+        default_cache_dir() / f"transfer-archive-n{per_class}-seed11",
+        classes=TASK_A,
+        images_per_class=per_class,
+        image_size=64,
+        seed=11,
     )
     split = train_val_test_split(archive, val=0.2, seed=0, groups=None)
     config = ModelConfig(backbone, len(TASK_A), (size, size, 1), weights=None)
@@ -73,7 +78,7 @@ def fine_tune(
 ) -> dict:
     """Fine-tunes the saved backbone on a few images of classes B and compares with scratch."""
     small = make_synthetic_fractures(
-        out / "small-task",
+        default_cache_dir() / f"transfer-small-n{few}-{n_test}-seed12",
         classes=TASK_B,
         images_per_class=2 * few + n_test,
         image_size=64,

@@ -6,19 +6,9 @@ still work from here, with a :class:`DeprecationWarning`.
 
 from __future__ import annotations
 
+from fracturenet import hardware as _hardware
 from fracturenet._deprecation import moved_names
-
-_MOVED = (
-    "HardwareInfo",
-    "ExecutionPlan",
-    "detect_hardware",
-    "plan_execution",
-    "apply_plan",
-    "is_chief",
-    "PRECISIONS",
-    "STRATEGIES",
-)
 
 __all__: list[str] = []
 
-__getattr__ = moved_names(__name__, dict.fromkeys(_MOVED, "fracturenet.hardware"))
+__getattr__ = moved_names(__name__, dict.fromkeys(_hardware.__all__, "fracturenet.hardware"))

@@ -385,21 +385,20 @@ def compare(
             "(--allow-selection-split) to compare anyway; the verdict then says so. "
             f"Received: {describe_split(loaded[0].info, len(loaded[0].y_true))}"
         )
-    leaking = [
-        n for n, r in zip(names, loaded, strict=True) if leakage_warning(r.info, len(r.y_true))
-    ]
+    leaks = {
+        n: text
+        for n, r in zip(names, loaded, strict=True)
+        if (text := leakage_warning(r.info, len(r.y_true)))
+    }
+    leaking = list(leaks)
     if leaking and not allow_training_overlap:
-        details = "; ".join(
-            f"{n}: {leakage_warning(r.info, len(r.y_true))}"
-            for n, r in zip(names, loaded, strict=True)
-            if n in leaking
-        )
         raise ComparisonError(
             f"Report(s) {leaking} were computed on images their model was trained on, so "
             "their numbers are optimistic and a verdict on them is not a test result. "
             "Evaluate the models on images outside their training split, or pass "
             "allow_training_overlap=True (--allow-training-overlap) to compare anyway; the "
-            f"verdict then says so. Received: {details}"
+            "verdict then says so. Received: "
+            + "; ".join(f"{n}: {text}" for n, text in leaks.items())
         )
     y = loaded[0].y_true
     raw = []

@@ -84,3 +84,23 @@ def test_head_norm_is_part_of_the_head():
     plain = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None,
                              feature_norm=False)
     assert "head_norm" not in [lyr.name for lyr in plain.layers]
+
+
+def test_head_norm_default_follows_the_weights_and_the_backbones_own_batchnorm(tmp_path):
+    """feature_norm=None: off only for a random backbone with BatchNorm (trained end to end)."""
+    from fracturenet.models import save_backbone_weights
+
+    def names(model):
+        return [lyr.name for lyr in model.layers]
+
+    small = build_classifier("smallcnn", num_classes=2, input_shape=(16, 16, 1), weights=None)
+    assert "head_norm" not in names(small)  # SmallCNN has BatchNorm: it would cost accuracy
+    vgg = build_classifier("vgg16", num_classes=2, input_shape=(32, 32, 1), weights=None)
+    assert "head_norm" in names(vgg)  # VGG16 has none: its random features need it
+    path = save_backbone_weights(small, tmp_path / "small.weights.h5")
+    pretrained = build_classifier("smallcnn", num_classes=2, input_shape=(16, 16, 1),
+                                  weights=path)  # fmt: skip
+    assert "head_norm" in names(pretrained)  # a standardised linear probe on loaded features
+    forced = build_classifier("smallcnn", num_classes=2, input_shape=(16, 16, 1), weights=None,
+                              feature_norm=True)  # fmt: skip
+    assert "head_norm" in names(forced)

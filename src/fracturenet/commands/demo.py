@@ -13,7 +13,9 @@ from fracturenet.commands._registry import command
 
 @command(
     "demo",
-    "Train, evaluate, explain and compare VGG16 and ResNet50 on synthetic phantoms (offline).",
+    "Train, evaluate, explain and compare two backbones on synthetic phantoms (offline): "
+    "VGG16 and ResNet50 when their ImageNet weights are cached, else SmallCNN and "
+    "SmallCNN-tiny from scratch.",
     "fracturenet demo --quick --out runs/demo1",
 )
 def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
@@ -24,7 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument(
         "--cache-dir", default=None, help="phantom cache (default: ~/.cache/fracturenet)"
     )
-    p.add_argument("--backbones", default="vgg16,resnet50", help="comma-separated backbone names")
+    p.add_argument(
+        "--backbones",
+        default=None,
+        help="comma-separated backbone names (default: vgg16,resnet50 when their ImageNet "
+        "weights are cached, else smallcnn,smallcnn_tiny)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for phantoms, splits and weights")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -37,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
     result = run_demo(
         args.out,
         quick=args.quick,
-        backbones=tuple(b.strip() for b in args.backbones.split(",") if b.strip()),
+        backbones=(
+            tuple(b.strip() for b in args.backbones.split(",") if b.strip())
+            if args.backbones
+            else None
+        ),
         cache_dir=args.cache_dir,
         seed=args.seed,
         verbose=0 if (args.quiet or args.json) else 1,

@@ -24,7 +24,7 @@ def register_builtin_backbones() -> None:
     import keras
 
     from fracturenet.models.registry import BackboneSpec, register_backbone
-    from fracturenet.models.small_cnn import SmallCNN
+    from fracturenet.models.small_cnn import TINY_WIDTHS, SmallCNN
 
     apps = keras.applications
     resnet_blocks = ("conv1_", "conv2_", "conv3_", "conv4_", "conv5_")
@@ -190,6 +190,19 @@ def register_builtin_backbones() -> None:
             min_input_size=8,
             cam_layer="block3_relu2",
             blocks=("block1_", "block2_", "block3_"),
+        )
+    )
+    specs.append(
+        BackboneSpec(
+            # a quarter of smallcnn's weights and compute: the demo's second model
+            name="smallcnn_tiny",
+            constructor=SmallCNN,
+            preprocessing="tf",
+            default_input_size=128,
+            min_input_size=8,
+            cam_layer="block3_relu2",
+            blocks=("block1_", "block2_", "block3_"),
+            constructor_kwargs=(("widths", TINY_WIDTHS), ("name", "small_cnn_tiny")),
         )
     )
     for spec in specs:

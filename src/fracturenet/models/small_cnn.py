@@ -18,6 +18,8 @@ Example:
     (None, 8, 8, 128)
     >>> model.count_params()
     288352
+    >>> SmallCNN(input_shape=(64, 64, 3), widths=TINY_WIDTHS).count_params()
+    72752
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from typing import Any
 
 import keras
 
-__all__ = ["SmallCNN"]
+__all__ = ["TINY_WIDTHS", "WIDTHS", "SmallCNN"]
 
 #: Channels of the three blocks.
 WIDTHS = (32, 64, 128)
+#: Channels of the three blocks of the registered ``"smallcnn_tiny"`` (0.07 M weights).
+TINY_WIDTHS = (16, 32, 64)
 
 
 def SmallCNN(  # noqa: N802 (named like keras.applications constructors)
@@ -41,6 +45,7 @@ def SmallCNN(  # noqa: N802 (named like keras.applications constructors)
     classes: int = 1000,
     classifier_activation: str | None = "softmax",
     name: str = "small_cnn",
+    widths: tuple[int, int, int] = WIDTHS,
 ) -> keras.Model:
     """Builds the compact three-block CNN backbone.
 
@@ -58,12 +63,15 @@ def SmallCNN(  # noqa: N802 (named like keras.applications constructors)
         classes: Classes of the top layer. Defaults to `1000`.
         classifier_activation: Activation of the top layer. Defaults to `"softmax"`.
         name: Model name. Defaults to `"small_cnn"`.
+        widths: Channels of the three blocks. Defaults to `(32, 64, 128)`; the registry's
+            ``"smallcnn_tiny"`` uses `(16, 32, 64)`.
 
     Returns:
         A functional Keras model.
 
     Raises:
-        ValueError: If ``weights`` is not None or ``pooling`` is unknown.
+        ValueError: If ``weights`` is not None, ``pooling`` is unknown or ``widths`` is not
+            three positive integers.
     """
     if weights is not None:
         raise ValueError(
@@ -73,13 +81,16 @@ def SmallCNN(  # noqa: N802 (named like keras.applications constructors)
         )
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"`pooling` must be None, 'avg' or 'max'. Received: pooling={pooling!r}")
+    widths = tuple(widths)
+    if len(widths) != 3 or not all(isinstance(w, int) and w > 0 for w in widths):
+        raise ValueError(f"`widths` must be three positive integers. Received: widths={widths!r}")
     if input_tensor is None:
         inputs = keras.Input(shape=input_shape or (None, None, 3))
         x = inputs
     else:
         inputs = keras.utils.get_source_inputs(input_tensor)
         x = input_tensor
-    for block, filters in enumerate(WIDTHS, start=1):
+    for block, filters in enumerate(widths, start=1):
         for conv in (1, 2):
             x = keras.layers.Conv2D(
                 filters, 3, padding="same", use_bias=False, name=f"block{block}_conv{conv}"

@@ -190,20 +190,28 @@ def load_weights_quietly(model: Any, path: Any) -> None:
         model.load_weights(str(path))
 
 
-def resolve_class_weight(class_weight: Any, train: Any) -> dict[int, float] | None:
-    """Turns ``"balanced"`` into per-class weights from the training labels; passes dicts and None."""
+def resolve_class_weight(
+    class_weight: Any, train: Any, num_classes: int | None = None
+) -> dict[int, float] | None:
+    """Per-class loss weights for ``Trainer.fit``: a mode of :func:`fracturenet.data.class_weights`.
+
+    ``"balanced"``, ``"sqrt"`` or ``"none"`` are computed from the training labels by the
+    public :func:`~fracturenet.data.class_weights` (one formula for the library); a dict and
+    ``None`` pass through.
+    """
+    from fracturenet.data import CLASS_WEIGHT_MODES, class_weights
+
     if class_weight is None or isinstance(class_weight, dict):
         return class_weight
-    if class_weight != "balanced":
+    if class_weight not in CLASS_WEIGHT_MODES:
         raise ValueError(
-            "Argument `class_weight` must be 'balanced', a dict or None. "
-            f"Received: class_weight={class_weight!r}"
+            f"Argument `class_weight` must be one of {list(CLASS_WEIGHT_MODES)}, a dict or "
+            f"None. Received: class_weight={class_weight!r}"
         )
     if isinstance(train, Manifest):
-        labels = np.asarray(train.labels)
-    elif isinstance(train, tuple):
+        return class_weights(train, class_weight)
+    if isinstance(train, tuple):
         labels = np.asarray(train[1]).reshape(-1)
     else:
         labels = np.concatenate([np.asarray(b[1]).reshape(-1) for b in train])
-    classes, counts = np.unique(labels.astype(int), return_counts=True)
-    return {int(c): float(len(labels) / (len(classes) * n)) for c, n in zip(classes, counts)}
+    return class_weights(labels.astype(int), class_weight, num_classes=num_classes)

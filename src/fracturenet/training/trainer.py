@@ -281,7 +281,9 @@ class Trainer:
                 (transfer) or the peak rate of the scratch recipe. Defaults to `None`: the
                 recipe's, 3e-3 for the head on standardised features, 1e-3 from scratch.
             fine_tune_lr: Peak phase-2 learning rate. Defaults to `1e-5`.
-            class_weight: ``"balanced"``, an explicit ``{class: weight}`` dict or ``None``.
+            class_weight: ``"balanced"``, ``"sqrt"`` or ``"none"`` (computed from the
+                training labels by :func:`fracturenet.data.class_weights`), an explicit
+                ``{class: weight}`` dict or ``None``.
                 Defaults to `"balanced"`.
             early_stopping: Stop a phase after this many epochs without improvement of
                 ``monitor``, or ``None``. Defaults to `None`.
@@ -363,7 +365,8 @@ class Trainer:
                 "feature_cache='disk' needs feature_cache_dir or a run_dir. "
                 "Received: feature_cache_dir=None"
             )
-        weights = resolve_class_weight(class_weight, train)
+        outputs = int(self.model.output_shape[-1])
+        weights = resolve_class_weight(class_weight, train, 2 if outputs == 1 else outputs)
         history = TrainingHistory(
             monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
         )

@@ -7,20 +7,26 @@ package does not import TensorFlow.
 
 from fracturenet.workflows.crossval import cross_validate
 from fracturenet.workflows.demo import (
+    IMAGENET_PAIR,
+    OFFLINE_PAIR,
     QUICK,
     STANDARD,
     DemoResult,
     DemoSettings,
+    default_backbones,
     default_cache_dir,
     run_demo,
 )
 
 __all__ = [
+    "IMAGENET_PAIR",
+    "OFFLINE_PAIR",
     "QUICK",
     "STANDARD",
     "DemoResult",
     "DemoSettings",
     "cross_validate",
+    "default_backbones",
     "default_cache_dir",
     "run_demo",
 ]

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from fracturenet.workflows.demo_backbones import OFFLINE_PAIR
+
 __all__ = ["write_demo_report", "phantom_contact_sheet"]
 
 _CSS = """
@@ -180,7 +182,17 @@ def write_demo_report(
     verdict = _qualifiers(manifest, result.weights, n_test) + said
     parts.append(f'<p class="verdict">{html.escape(verdict)}</p>')
     random_init = [b for b, w in result.weights.items() if w != "imagenet"]
-    if random_init:
+    if set(result.weights) == set(OFFLINE_PAIR):
+        parts.append(
+            '<p class="note">No ImageNet weights for VGG16 and ResNet50 were cached on this '
+            "machine, and from random weights they learn nothing in a CPU demo's budget, so "
+            f"the demo compares {' and '.join(OFFLINE_PAIR)}, small CNNs trained end to end "
+            "from random weights (the scratch recipe; the two differ only in width). With "
+            "network access, Keras downloads the ImageNet weights once into "
+            "<code>~/.keras/models/</code> and the demo then compares VGG16 and ResNet50 "
+            "fine-tuned from them.</p>"
+        )
+    elif random_init:
         parts.append(
             '<p class="note">No ImageNet weights were cached on this machine, so '
             f"{', '.join(random_init)} started from random weights (<code>weights=None</code>) "

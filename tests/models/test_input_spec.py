@@ -144,7 +144,8 @@ def test_save_model_resize_mode_is_deprecated_but_still_applies(tmp_path):
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
     assert read_metadata(path)["input_spec"]["resize_mode"] == "stretch"
     assert input_spec(load_model(path)).resize_mode == "stretch"
-    with pytest.raises(ValueError, match="Received: resize_mode='pad'"), pytest.warns(
-        DeprecationWarning
+    with (
+        pytest.raises(ValueError, match="Received: resize_mode='pad'"),
+        pytest.warns(DeprecationWarning),
     ):
         save_model(model, tmp_path / "n.keras", resize_mode="pad")

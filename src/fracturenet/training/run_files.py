@@ -155,7 +155,6 @@ def finish_run(trainer: Any, history: TrainingHistory) -> None:
         overwrite=True,
         class_names=list(trainer.class_names or []),
         training=history.to_dict(),  # the input description (resize mode) is the model's
-
     )
     trainer.log(f"saved {run.file('model.keras')}")
     if trainer.keep_checkpoints == "none":

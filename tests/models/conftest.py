@@ -33,7 +33,8 @@ def tall_white_image() -> np.ndarray:
 
 
 def write_tall_white_images(folder, classes=("a", "b"), per_class: int = 2) -> list[str]:
-    """Writes ``tall_white_image()`` PNGs into ``folder/<class>/``; returns their paths."""
+    """Writes ``tall_white_image()`` PNGs into ``folder/<class>/``, one pixel off the edge
+    and centre columns made unique per file; returns their paths."""
     from pathlib import Path
 
     from PIL import Image
@@ -43,7 +44,9 @@ def write_tall_white_images(folder, classes=("a", "b"), per_class: int = 2) -> l
         (Path(folder) / name).mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
             path = Path(folder) / name / f"{name}-{i}.png"
-            Image.fromarray(tall_white_image()).save(path)
+            image = tall_white_image()
+            image[0, 5] = len(paths)  # distinct files (no duplicates), edges and centre white
+            Image.fromarray(image).save(path)
             paths.append(str(path))
     return paths
 
@@ -74,3 +77,11 @@ def stretch_model(input_shape=(16, 16, 3), num_classes: int = 2):
         weights=None,
         resize_mode="stretch",
     )
+
+
+def save_stretch_model(path, input_shape=(16, 16, 3)):
+    """Saves ``stretch_model()`` with class names ``["a", "b"]``; returns ``path``."""
+    from fracturenet.models import save_model
+
+    save_model(stretch_model(input_shape), path, class_names=["a", "b"])
+    return path

@@ -132,6 +132,8 @@ def test_a_plain_keras_model_describes_no_input():
     plain = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten()])
     with pytest.raises(ModelFormatError, match="build_classifier"):
         input_spec(plain)
+    with pytest.raises(ModelFormatError, match="Received: input_shape=None"):
+        input_spec(None)
 
 
 def test_save_model_resize_mode_is_deprecated_but_still_applies(tmp_path):

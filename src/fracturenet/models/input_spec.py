@@ -191,7 +191,10 @@ def _from_metadata(meta: Mapping[str, Any]) -> InputSpec:
 
 
 def _from_model(model: Any) -> InputSpec:
-    spec = _SPECS.get(model)
+    try:
+        spec = _SPECS.get(model)
+    except TypeError:  # not weak-referenceable (None, a number...): not a model
+        spec = None
     if spec is not None:
         return spec
     shape = getattr(model, "input_shape", None)

@@ -96,6 +96,9 @@ class ModelConfig(_ConfigMixin):
         pooling: ``"avg"``, ``"max"`` or ``"flatten"``. Defaults to `"avg"`.
         dropout: Dropout rate in the head. Defaults to `0.3`.
         dense_units: Width of an optional hidden dense layer. Defaults to `None`.
+        resize_mode: How images are fitted to ``input_shape`` (``"letterbox"``,
+            ``"stretch"`` or ``"crop"``), recorded in the model's input description.
+            Defaults to `"letterbox"`.
     """
 
     backbone: str = "vgg16"
@@ -105,6 +108,7 @@ class ModelConfig(_ConfigMixin):
     pooling: str = "avg"
     dropout: float = 0.3
     dense_units: int | None = None
+    resize_mode: str = "letterbox"
 
 
 @dataclass(frozen=True)

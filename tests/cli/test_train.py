@@ -126,5 +126,9 @@ def test_train_marks_the_validation_split_as_used_for_selection(
     monkeypatch.setattr(fracturenet.evaluation, "evaluate", lambda *a, **k: seen.update(k))
     s = {"image_size": 32, "batch_size": 4, "bootstrap": 0, "seed": 0, "backbone": "vgg16",
          "on_error": "raise"}
-    train._evaluate(None, phantoms, s, split=split)
+    from fracturenet.models import build_classifier
+
+    model = build_classifier("vgg16", num_classes=phantoms.num_classes, input_shape=(32, 32, 3),
+                             weights=None)  # fmt: skip
+    train._evaluate(model, phantoms, s, split=split)
     assert (seen["split"], seen["used_for_selection"]) == (split, selection)

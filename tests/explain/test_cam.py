@@ -79,7 +79,7 @@ def test_callers_model_is_left_untouched(vgg16_model, rng):
         ({"target": "simple", "class_names": None}, "class name when `class_names`"),
         ({"layer": "nope"}, "Received: layer='nope'"),
         ({"layer": "head_pool"}, "4-D"),
-        ({"resize_mode": "crop"}, "Received: resize_mode='crop'"),
+        ({"resize_mode": "pad"}, "Received: resize_mode='pad'"),
         ({"class_names": ["a", "b"]}, "one name per class (3)"),
         ({"bogus": 1}, "Received: method_kwargs=['bogus']"),
     ],

@@ -39,3 +39,22 @@ def test_letterbox_pads_black_and_centred():
     assert batch[0, 8:24].min() == 255
     stretched, _ = fit_images(model, [np.full((16, 32), 255, np.uint8)], resize_mode="stretch")
     assert stretched.min() == 255
+
+
+def test_explain_uses_the_models_resize_mode(monkeypatch):
+    import fracturenet.explain.cam as cam
+    from fracturenet.explain import explain
+    from tests.models.conftest import fitted_as, stretch_model, tall_white_image
+
+    model = stretch_model()
+    assert fitted_as(fit_images(model, [tall_white_image()])[0]) == "stretch"
+    seen, real = [], cam.prepare_images
+    monkeypatch.setattr(
+        cam,
+        "prepare_images",
+        lambda *a, **k: (lambda out: (seen.append(out[0]), out)[1])(real(*a, **k)),
+    )
+    result = explain(model, [tall_white_image()])
+    explain(model, [tall_white_image()], resize_mode="letterbox")  # an explicit mode wins
+    assert [fitted_as(batch) for batch in seen] == ["stretch", "letterbox"]
+    assert result.heatmaps[0].shape == (32, 16)

@@ -123,3 +123,25 @@ def test_bfloat16_rebuild_keeps_weights_and_agrees(model_file):
 def test_concatenate_requires_parts():
     with pytest.raises(ValueError, match="parts"):
         PredictionResult.concatenate([])
+
+
+def test_a_stretch_model_is_served_with_stretch(tmp_path):
+    from tests.models.conftest import (
+        fitted_as,
+        save_stretch_model,
+        tall_white_image,
+        write_tall_white_images,
+    )
+
+    predictor = Predictor.load(save_stretch_model(tmp_path / "m.keras"), precision="float32")
+    assert predictor.resize_mode == "stretch" and predictor.input_spec.size == (16, 16)
+    seen = []
+    call = predictor._call
+    predictor._call = lambda x: (seen.append(np.array(x)), call(x))[1]  # the model's input
+    files = write_tall_white_images(tmp_path / "images", classes=("x",), per_class=2)
+    predictor.predict(files)
+    predictor.predict([tall_white_image()])
+    assert [fitted_as(batch) for batch in seen] == ["stretch", "stretch"]
+    # an explicit mode still overrides the model's
+    letterbox = Predictor.load(tmp_path / "m.keras", precision="float32", resize_mode="letterbox")
+    assert fitted_as(letterbox._fit(tall_white_image())[None]) == "letterbox"

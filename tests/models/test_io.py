@@ -31,7 +31,7 @@ def test_metadata_is_embedded_and_complete(model, tmp_path):
     assert info["training_config"] == {"epochs": 1, "lr": 1e-3}
     assert info["backbone"] == "vgg16" and info["preprocessing"] == "caffe"
     assert info["input_shape"] == [32, 32, 1] and info["num_outputs"] == 1
-    assert info["format_version"] == "1.0" and "fracturenet_version" in info
+    assert info["format_version"] == "1.1" and "fracturenet_version" in info
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # no temp file left
     loaded = load_model(path)
     x = pixels(32, channels=1)

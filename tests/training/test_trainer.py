@@ -213,3 +213,30 @@ def test_extraction_folds_batchnorm_once_for_train_and_val(capsys):
     assert log.count("53 BatchNorm layers folded") == 1
     assert log.count("backbone ran once") == 2
     assert trainer._folded_extractor is None  # not kept after extraction
+
+
+def test_fit_resize_mode_feeds_the_pipeline_and_is_saved(tmp_path):
+    """The mode fit uses is what make_dataset gets and what model.keras records."""
+    from fracturenet.data import discover
+    from fracturenet.models import input_spec, read_metadata
+    from tests.models.conftest import fitted_as, stretch_model, write_tall_white_images
+
+    write_tall_white_images(tmp_path / "data", per_class=2)
+    manifest = discover(tmp_path / "data")
+    cfg = ModelConfig("smallcnn_tiny", num_classes=2, input_shape=(16, 16, 3))
+    run = tmp_path / "run"
+    trainer = Trainer(cfg, run_dir=run, precision="float32", verbose=0)
+    assert input_spec(trainer.model).resize_mode == "letterbox"  # built with the default
+    trainer.fit(manifest, epochs=1, batch_size=4, resize_mode="stretch")
+    images, _ = next(iter(trainer._make_dataset(manifest, training=False, batch_size=4,
+                                                augment=None)))  # fmt: skip
+    assert fitted_as(images) == "stretch"
+    assert read_metadata(run / "model.keras")["input_spec"]["resize_mode"] == "stretch"
+    assert json.loads((run / "config.json").read_text())["fit"]["resize_mode"] == "stretch"
+    # resize_mode=None: the model's own mode, here the stretch it was built with
+    other = Trainer(stretch_model(), run_dir=tmp_path / "run2", precision="float32", verbose=0)
+    other.fit(manifest, epochs=1, batch_size=4)
+    assert other.input_spec.resize_mode == "stretch"
+    assert read_metadata(tmp_path / "run2" / "model.keras")["resize_mode"] == "stretch"
+    with pytest.raises(ValueError, match="Received: resize_mode='pad'"):
+        trainer.fit(manifest, epochs=1, resize_mode="pad")

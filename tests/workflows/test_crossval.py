@@ -202,3 +202,23 @@ def test_compare_backbones_example_quick(tmp_path):
         "grouped-resnet50-crossval.json",
     ):
         assert (out / name).is_file(), name
+
+
+def test_a_non_square_input_and_the_resize_mode_reach_every_fold(tmp_path):
+    from fracturenet.config import ModelConfig
+    from tests.models.conftest import write_tall_white_images
+
+    write_tall_white_images(tmp_path / "data", per_class=4)
+    config = ModelConfig("smallcnn_tiny", num_classes=2, input_shape=(16, 24, 3))
+    result = cross_validate(
+        tmp_path / "data",
+        backbone=config,
+        k=2,
+        groups=None,
+        epochs=1,
+        batch_size=4,
+        bootstrap=0,
+        fit_kwargs={"resize_mode": "stretch"},
+    )
+    assert len(result.oof.y_true) == 8  # every held-out image went through a 16x24 pipeline
+    assert result.settings["input_shape"] == [16, 24, 3]

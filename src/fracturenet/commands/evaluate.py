@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from fracturenet.evaluation import evaluate
     from fracturenet.evaluation.provenance import leakage_warning
     from fracturenet.inference import run_model_path
-    from fracturenet.models import load_model, read_metadata
+    from fracturenet.models import input_spec, load_model, read_metadata
 
     check_positive("batch_size", args.batch_size)
     check_positive("bootstrap", args.bootstrap, allow_zero=True)
@@ -107,12 +107,13 @@ def run(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     progress(f"evaluating {path} on {len(manifest)} images", quiet=quiet)
     model = load_model(path)
-    h, w = model.input_shape[1:3]
+    spec = input_spec(model)  # size, channels and the resize mode the model trained with
     ds = make_dataset(
         manifest,
-        image_size=(h, w),
+        image_size=spec.size,
         batch_size=args.batch_size,
-        resize_mode=meta.get("resize_mode", "letterbox"),
+        channels=spec.channels,
+        resize_mode=spec.resize_mode,
         on_error=args.on_error,
     )
     with warnings.catch_warnings():  # printed below, once, as a progress line
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             model_name=meta.get("backbone") or model.name,
             split=split,
-            info={"resize_mode": meta.get("resize_mode", "letterbox")},
+            info={"resize_mode": spec.resize_mode},
         )
     for file, reason in skipped_files(ds):
         progress(f"skipped unreadable image {file!r}: {reason}", quiet=False)

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from fracturenet.data.bad_images import readable_files
     from fracturenet.explain import METHODS, explain_to_folder
     from fracturenet.inference import iter_image_files, run_model_path
-    from fracturenet.models import load_model, read_metadata
+    from fracturenet.models import input_spec, load_model, read_metadata
 
     if args.method not in METHODS:
         raise UsageError(
@@ -66,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"No readable image in {args.images}. Received: on_error='skip'")
     target = int(args.target) if args.target.isdigit() else args.target
     progress(f"explaining {len(files)} images with {args.method}", quiet=args.quiet or args.json)
+    model = load_model(path)
+    resize_mode = input_spec(model).resize_mode  # images are fitted as the model trained
     index = explain_to_folder(
-        load_model(path),
+        model,
         files,
         args.out,
         method=args.method,
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         overwrite=args.overwrite,
         target=target,
+        resize_mode=resize_mode,
     )
     written = sorted(str(p) for p in index.parent.iterdir() if p.suffix in (".png", ".html"))
     if args.json:
@@ -82,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "index": str(index),
                 "method": args.method,
+                "resize_mode": resize_mode,
                 "images": len(files),
                 "files": written,
                 "skipped": [{"path": str(f), "reason": r} for f, r in skipped],

@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         input_shape=(s["image_size"], s["image_size"], 3),
         weights=weights,
         dropout=s["dropout"],
+        resize_mode=s["resize_mode"],  # validated by build_classifier, recorded in the model
     )
     trainer = Trainer(
         config,
@@ -196,9 +197,16 @@ def _evaluate(model: Any, manifest: Any, s: dict[str, Any], split: str) -> Any:
     from fracturenet.data import make_dataset
     from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
+    from fracturenet.models import input_spec
 
+    spec = input_spec(model)  # as trained: size, channels, resize mode
     ds = make_dataset(
-        manifest, image_size=s["image_size"], batch_size=s["batch_size"], on_error=s["on_error"]
+        manifest,
+        image_size=spec.size,
+        batch_size=s["batch_size"],
+        channels=spec.channels,
+        resize_mode=spec.resize_mode,
+        on_error=s["on_error"],
     )
     return evaluate(
         model,
@@ -210,5 +218,5 @@ def _evaluate(model: Any, manifest: Any, s: dict[str, Any], split: str) -> Any:
         model_name=s["backbone"],
         split=split,
         used_for_selection=split == "val",  # the validation split picked the best epoch
-        info={"resize_mode": "letterbox"},  # make_dataset's default, used above
+        info={"resize_mode": spec.resize_mode},
     )

@@ -35,6 +35,12 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "backbone": (str, "resnet50", "registered backbone (see `fracturenet info`)"),
     "weights": (str, "imagenet", "imagenet | none | PATH to a weights file"),
     "image_size": (int, 224, "input side in pixels"),
+    "resize_mode": (
+        str,
+        "letterbox",
+        "how images are fitted to the input: letterbox | stretch | crop (saved with the "
+        "model; evaluate, predict, explain and export use it)",
+    ),
     "epochs": (int, 10, "head-only epochs (phase 1)"),
     "fine_tune_epochs": (int, 0, "epochs with the top of the backbone unfrozen (phase 2)"),
     "unfreeze": (str, "2", "phase 2: number of top blocks, a layer name, or 'all'"),

@@ -21,13 +21,19 @@ _ON_ERROR: tuple[str, ...] = ("raise", "skip")
 
 
 def _pipeline(model: Any, manifest: Any, batch_size: int, on_error: str) -> Any:
-    """The evaluation pipeline of a Manifest: the model's input size and channels, the
-    letterbox fit the Trainer trains with, manifest order."""
+    """The evaluation pipeline of a Manifest, fitted as the model's input description says
+    (size, channels, the resize mode it was trained with), in manifest order."""
     from fracturenet.data import make_dataset
+    from fracturenet.models.input_spec import resolve_input_spec
 
-    h, w, c = model.input_shape[1:]
+    spec = resolve_input_spec(model)
     return make_dataset(
-        manifest, image_size=(h, w), batch_size=batch_size, channels=c, on_error=on_error
+        manifest,
+        image_size=spec.size,
+        batch_size=batch_size,
+        channels=spec.channels,
+        resize_mode=spec.resize_mode,
+        on_error=on_error,
     )
 
 

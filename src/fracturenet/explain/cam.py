@@ -21,7 +21,7 @@ import numpy as np
 from fracturenet.data.resize import restore_geometry
 from fracturenet.exceptions import ExplainError
 from fracturenet.explain import _graph
-from fracturenet.explain.inputs import check_resize_mode, input_size, prepare_images
+from fracturenet.explain.inputs import input_size, prepare_images, resolve_resize_mode
 from fracturenet.explain.results import Explanations
 from fracturenet.explain.scores import build_score, head_kind, logits_model
 
@@ -138,7 +138,7 @@ def explain(
     layer: str | None = None,
     class_names: Sequence[str] | None = None,
     original_sizes: Sequence[tuple[int, int]] | None = None,
-    resize_mode: str = "letterbox",
+    resize_mode: str | None = None,
     batch_size: int = 8,
     **method_kwargs: Any,
 ) -> Explanations:
@@ -163,8 +163,11 @@ def explain(
         class_names: Names of the model's classes, in output order. Defaults to `None`.
         original_sizes: ``(height, width)`` of each original image when ``images`` are
             already fitted to the model input. Defaults to `None` (the images' own sizes).
-        resize_mode: How images were fitted to the model input: ``"letterbox"`` (keep
-            aspect, black padding, centred) or ``"stretch"``. Defaults to `"letterbox"`.
+        resize_mode: How images are fitted to the model input: ``"letterbox"`` (keep
+            aspect, black padding, centred), ``"stretch"`` or ``"crop"`` (centre crop; the
+            cut-off margins, which the model never sees, get no heat). Defaults to `None`:
+            the mode the model was trained with, from its input description (see
+            :func:`~fracturenet.models.input_spec`); ``"letterbox"`` for a model without one.
         batch_size: Images explained per tf-keras-vis call. Defaults to `8`.
         **method_kwargs: Passed to the tf-keras-vis method, e.g. ``max_N=`` for Score-CAM or
             ``smooth_samples=`` for SmoothGrad; ``seed=`` makes SmoothGrad reproducible.
@@ -190,7 +193,7 @@ def explain(
         raise ExplainError(
             f"Argument `method` must be one of {list(METHODS)}. Received: method={method!r}"
         )
-    check_resize_mode(resize_mode)
+    resize_mode = resolve_resize_mode(model, resize_mode)  # the caller's model, not a copy
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ExplainError(
             f"Argument `batch_size` must be a positive int. Received: batch_size={batch_size!r}"

@@ -6,12 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from fracturenet.data.resize import resize_image
+from fracturenet.data.resize import RESIZE_MODES, resize_image
 from fracturenet.exceptions import ExplainError
-
-#: Resize modes explanations accept: those that keep the whole image, so every original
-#: pixel gets heat ("crop" would leave the cut-off margins without any).
-RESIZE_MODES = ("letterbox", "stretch")
 
 __all__ = ["fit_images"]
 
@@ -49,13 +45,18 @@ def prepare_images(images: Any, size_hw, original_sizes, resize_mode: str, chann
     return np.stack(fitted), original_sizes
 
 
-def check_resize_mode(resize_mode: str) -> None:
-    """Raises :class:`ExplainError` unless ``resize_mode`` is in :data:`RESIZE_MODES`."""
-    if resize_mode not in RESIZE_MODES:
+def resolve_resize_mode(model: Any, resize_mode: str | None) -> str:
+    """``resize_mode`` if given, else the model's (its input description; ``"letterbox"``
+    for a model without one). Raises :class:`ExplainError` for a mode outside
+    :data:`fracturenet.data.RESIZE_MODES`."""
+    from fracturenet.models.input_spec import resolve_resize_mode as _model_mode
+
+    if resize_mode is not None and resize_mode not in RESIZE_MODES:
         raise ExplainError(
-            f"Argument `resize_mode` must be one of {list(RESIZE_MODES)}. "
-            f"Received: resize_mode={resize_mode!r}"
+            f"Argument `resize_mode` must be one of {list(RESIZE_MODES)} or None (the "
+            f"model's). Received: resize_mode={resize_mode!r}"
         )
+    return _model_mode(model, resize_mode)
 
 
 def input_size(model: Any, images: Any) -> tuple[tuple[int, int], int]:
@@ -76,14 +77,16 @@ def input_size(model: Any, images: Any) -> tuple[tuple[int, int], int]:
 
 
 def fit_images(
-    model: Any, images: Any, *, resize_mode: str = "letterbox"
+    model: Any, images: Any, *, resize_mode: str | None = None
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Fits images to a model's input size, as :func:`explain` does before explaining.
 
     Args:
         model: A Keras model taking ``(N, H, W, C)`` images.
         images: A ``(N, H, W[, C])`` array or a sequence of ``(H, W[, C])`` arrays, 0-255.
-        resize_mode: ``"letterbox"`` or ``"stretch"``. Defaults to `"letterbox"`.
+        resize_mode: ``"letterbox"``, ``"stretch"`` or ``"crop"``. Defaults to `None`: the
+            model's (see :func:`~fracturenet.models.input_spec`), ``"letterbox"`` for a
+            model that records none.
 
     Returns:
         ``(batch, original_sizes)``: float32 ``(N, h, w, C)`` model inputs (grey images
@@ -99,6 +102,6 @@ def fit_images(
         >>> batch.shape, sizes, batch[0, :, 0, 0].tolist()
         ((1, 8, 8, 3), [(4, 8)], [0.0, 0.0, 255.0, 255.0, 255.0, 255.0, 0.0, 0.0])
     """
-    check_resize_mode(resize_mode)
+    resize_mode = resolve_resize_mode(model, resize_mode)
     size_hw, channels = input_size(model, images)
     return prepare_images(images, size_hw, None, resize_mode, channels)

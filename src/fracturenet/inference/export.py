@@ -162,7 +162,11 @@ def export_model(
 
     The export is written to a temporary path beside ``out`` and moved into place, with
     ``parity.json`` beside it (``<out>.parity.json`` for a ``.tflite`` file, ``out/parity.json``
-    in a SavedModel folder) and the class names in ``<out>.labels.txt`` or ``out/labels.txt``.
+    in a SavedModel folder), the class names in ``<out>.labels.txt`` or ``out/labels.txt``, and
+    the model's input description (:class:`~fracturenet.models.InputSpec`: size, channels,
+    resize mode, preprocessing; what a server must do to an image before the exported graph)
+    in ``<out>.input_spec.json`` or ``out/input_spec.json``. Sample files are fitted with the
+    model's resize mode.
 
     Args:
         model_path: A ``.keras`` file or a run directory holding ``model.keras``.
@@ -174,8 +178,8 @@ def export_model(
         overwrite: Replace an existing export at ``out``. Defaults to `False`.
 
     Returns:
-        The parity report: format, quantize, path, sample, max_abs_diff, top1_agreement,
-        tolerance, passed, num_images.
+        The parity report: format, quantize, path, sample, input_spec, max_abs_diff,
+        top1_agreement, tolerance, passed, num_images.
 
     Raises:
         ValueError: For an unknown ``format``/``quantize``, or ``quantize`` with SavedModel.
@@ -235,17 +239,21 @@ def export_model(
             "path": str(target),
             "model": str(model_path),
             "sample": sample_desc,
+            "input_spec": predictor.input_spec.to_dict(),
             **parity(reference, got, quantized=quantize is not None),
         }
         labels = "\n".join(predictor.class_names) + "\n"
+        spec = json.dumps(predictor.input_spec.to_dict(), indent=2) + "\n"
         if format == "savedmodel":
             Path(staged, "parity.json").write_text(json.dumps(report, indent=2) + "\n")
             Path(staged, "labels.txt").write_text(labels)
+            Path(staged, "input_spec.json").write_text(spec)
         _replace(staged, target, overwrite)
         if format != "savedmodel":
             for suffix, text in (
                 (".parity.json", json.dumps(report, indent=2) + "\n"),
                 (".labels.txt", labels),
+                (".input_spec.json", spec),
             ):
                 Path(str(target) + suffix).write_text(text)
         return report
@@ -256,14 +264,14 @@ def export_model(
 def _sample_images(predictor: Any, sample: Any) -> Any:
     from fracturenet.inference.sources import iter_image_files
 
-    h, w, _ = predictor.input_shape
+    spec = predictor.input_spec  # the model's size and resize mode
     if isinstance(sample, np.ndarray):
         yield np.stack([predictor._fit(a) for a in sample]).astype(np.float32)
         return
     from fracturenet.data import load_resized
 
     for path in iter_image_files(sample):
-        yield load_resized(path, (h, w), predictor.resize_mode)[None].astype(np.float32)
+        yield load_resized(path, spec.size, spec.resize_mode)[None].astype(np.float32)
 
 
 def _replace(staged: str, target: Path, overwrite: bool) -> None:

@@ -30,7 +30,9 @@ class Predictor:
             :func:`fracturenet.models.load_model` (raw 0-255 pixels in, softmax out).
         class_names: Class names in output order. Defaults to `None` (``"0"``, ``"1"``...).
         resize_mode: How files are fitted to the input size: ``"letterbox"``, ``"stretch"``
-            or ``"crop"``. Defaults to `"letterbox"` (what the Trainer's pipeline uses).
+            or ``"crop"``. Defaults to `None`: the model's, from its input description
+            (:func:`~fracturenet.models.input_spec`: the mode it was built or trained with;
+            ``"letterbox"`` for a model that records none).
         batch_size: Images per model call. Defaults to `32`.
         precision: ``"auto"`` (bfloat16 on CPUs with AVX512-BF16/AMX, float16 on recent
             GPUs, else float32), ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``.
@@ -44,6 +46,8 @@ class Predictor:
         >>> r = p.predict(np.zeros((3, 40, 50, 3), np.uint8), top_k=1)
         >>> r.probabilities.shape, r.sources[0], len(r.top(0))
         ((3, 2), 'array[0]', 1)
+        >>> p.input_spec.size, p.resize_mode
+        ((32, 32), 'letterbox')
     """
 
     def __init__(
@@ -51,18 +55,15 @@ class Predictor:
         model: Any,
         *,
         class_names: Sequence[str] | None = None,
-        resize_mode: str = "letterbox",
+        resize_mode: str | None = None,
         batch_size: int = 32,
         precision: str = "auto",
         workers: int | None = None,
     ) -> None:
-        from fracturenet.data import RESIZE_MODES
+        from fracturenet.models.input_spec import resolve_input_spec
 
-        if resize_mode not in RESIZE_MODES:
-            raise ValueError(
-                f"Argument `resize_mode` must be one of {list(RESIZE_MODES)}. "
-                f"Received: resize_mode={resize_mode!r}"
-            )
+        #: The model's :class:`~fracturenet.models.InputSpec` (``resize_mode`` applied).
+        self.input_spec = resolve_input_spec(model, resize_mode)  # before with_precision
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(
                 f"Argument `batch_size` must be an integer >= 1. "
@@ -79,10 +80,9 @@ class Predictor:
                 f"Received: class_names={list(names)}"
             )
         self.class_names = names
-        self.resize_mode = resize_mode
+        self.resize_mode = self.input_spec.resize_mode
         self.batch_size = batch_size
-        h, w, c = self.model.input_shape[1:]
-        self.input_shape = (int(h), int(w), int(c))
+        self.input_shape = self.input_spec.shape
         self.workers = workers or min(8, os.cpu_count() or 1)
         #: The model file's fracturenet metadata (filled by :meth:`load`).
         self.metadata: dict[str, Any] = {}
@@ -93,7 +93,8 @@ class Predictor:
     def load(cls, model_path: str | os.PathLike[str], **kwargs: Any) -> Predictor:
         """Loads a ``.keras`` file saved by :func:`fracturenet.models.save_model`.
 
-        Class names and the resize mode come from the file's metadata.
+        Class names come from the file's metadata, the input description (size, resize
+        mode) with the model (see :func:`~fracturenet.models.load_model`).
 
         Args:
             model_path: The ``.keras`` file.
@@ -110,7 +111,6 @@ class Predictor:
 
         meta = read_metadata(model_path)
         kwargs.setdefault("class_names", meta.get("class_names") or None)
-        kwargs.setdefault("resize_mode", meta.get("resize_mode", "letterbox"))
         predictor = cls(load_model(model_path), **kwargs)
         predictor.metadata = meta
         return predictor

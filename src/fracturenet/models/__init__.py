@@ -1,4 +1,5 @@
-"""fracturenet.models: backbone registry, ``build_classifier``, weights, fine-tuning, I/O.
+"""fracturenet.models: backbone registry, ``build_classifier``, weights, fine-tuning, the
+model's input description (``InputSpec``), I/O.
 
 Example:
     >>> from fracturenet.models import build_classifier, get_backbone
@@ -13,6 +14,7 @@ from fracturenet.models.backbone_file import read_backbone_info, save_backbone_w
 from fracturenet.models.factory import POOLINGS, build_classifier, split_feature_extractor
 from fracturenet.models.finetune import block_start_index, set_trainable, trainable_summary
 from fracturenet.models.fold import fold_batchnorm
+from fracturenet.models.input_spec import InputSpec, input_spec
 from fracturenet.models.io import load_model, read_metadata, save_model
 from fracturenet.models.layout import HEAD_LAYERS, backbone_layers, backbone_of
 from fracturenet.models.preprocessing import (
@@ -44,6 +46,7 @@ __all__ = [
     "BackbonePreprocessing",
     "BackboneSpec",
     "GrayscaleToRGB",
+    "InputSpec",
     "SmallCNN",
     "WeightsReport",
     "backbone_layers",
@@ -56,6 +59,7 @@ __all__ = [
     "get_backbone",
     "imagenet_weights_cached",
     "imagenet_weights_path",
+    "input_spec",
     "list_backbones",
     "load_model",
     "load_weights_by_name",

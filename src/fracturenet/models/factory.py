@@ -19,6 +19,7 @@ import keras
 
 from fracturenet.exceptions import WeightsUnavailableError
 from fracturenet.models.finetune import set_trainable
+from fracturenet.models.input_spec import InputSpec, _remember_input_spec, check_resize_mode
 from fracturenet.models.layout import (
     FEATURES_LAYER,
     PREPROCESSING_LAYER,
@@ -134,6 +135,7 @@ def build_classifier(
     name: str | None = None,
     feature_norm: bool | None = None,
     allow_partial_weights: bool = False,
+    resize_mode: str = "letterbox",
 ) -> keras.Model:
     """Builds a transfer-learning classifier as one flat functional ``keras.Model``.
 
@@ -177,6 +179,12 @@ def build_classifier(
             not match (they stay random); the matched fraction is recorded in
             ``weights_info(model)``, the saved metadata and every report. Defaults to `False`
             (every backbone weight must load, or the build fails naming what did not).
+        resize_mode: How images of another size are fitted to the input (one of
+            :data:`fracturenet.data.RESIZE_MODES`), recorded in the model's
+            :class:`~fracturenet.models.InputSpec` with its size, channels and
+            preprocessing; the Trainer, evaluation, prediction, explanation and export read
+            it from there (see :func:`~fracturenet.models.input_spec`).
+            Defaults to `"letterbox"`.
 
     Returns:
         The uncompiled model.
@@ -200,6 +208,7 @@ def build_classifier(
     shape = _check_args(
         spec, num_classes, input_shape, weights, pooling, dropout, dense_units, freeze, binary, name
     )
+    check_resize_mode(resize_mode)
     if weights not in (None, "imagenet") and not Path(weights).is_file():
         raise WeightsUnavailableError(
             f"Weights file {str(weights)!r} does not exist. Pass an existing .h5 or "
@@ -249,6 +258,9 @@ def build_classifier(
     model = keras.Model(inputs, outputs, name=name or f"{spec.name}_classifier")
     _load_weights(model, weights, imagenet_file, allow_partial_weights)
     set_trainable(model, "none" if freeze else "all")
+    _remember_input_spec(
+        model, InputSpec(*shape, resize_mode=resize_mode, preprocessing=spec.preprocessing)
+    )
     return model
 
 

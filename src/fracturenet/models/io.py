@@ -1,6 +1,6 @@
 """Saving and loading classifiers as ``.keras`` files with embedded fracturenet metadata.
 
-The metadata (class names, backbone, input shape, preprocessing, training config, versions)
+The metadata (class names, backbone, the input description, training config, versions)
 is stored as an extra ``fracturenet.json`` entry inside the ``.keras`` zip, so the model
 and what it means travel as one file.
 
@@ -14,6 +14,8 @@ Example:
     (['normal', 'fracture'], 'vgg16')
     >>> load_model(path).output_shape
     (None, 2)
+    >>> read_metadata(path)["input_spec"]["resize_mode"]
+    'letterbox'
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +34,7 @@ import keras
 from fracturenet._version import __version__
 from fracturenet.exceptions import ModelFormatError
 from fracturenet.models import preprocessing as _preprocessing  # noqa: F401  (0.1 models' layers)
+from fracturenet.models.input_spec import _remember_input_spec, check_resize_mode, input_spec
 from fracturenet.models.layout import backbone_of
 from fracturenet.models.provenance import remember_training_data, training_data_of
 from fracturenet.models.registry import get_backbone
@@ -40,8 +44,9 @@ __all__ = ["METADATA_ENTRY", "FORMAT_VERSION", "load_model", "read_metadata", "s
 
 #: Name of the metadata entry inside the ``.keras`` zip.
 METADATA_ENTRY = "fracturenet.json"
-#: ``major.minor`` of the metadata layout; files with a newer major are refused.
-FORMAT_VERSION = "1.0"
+#: ``major.minor`` of the metadata layout; files with a newer major are refused. 1.1 adds
+#: ``input_spec`` (files without it are resolved by :func:`~fracturenet.models.input_spec`).
+FORMAT_VERSION = "1.1"
 
 
 def save_model(
@@ -66,12 +71,18 @@ def save_model(
         include_optimizer: Keep a compiled model's optimizer state in the file.
             Defaults to `False`.
         **metadata: JSON-serialisable extras, e.g. ``class_names=[...]``,
-            ``training_config={...}``. ``backbone``, ``input_shape``, ``preprocessing``,
-            ``num_outputs``, ``fracturenet_version``, ``keras_version``, ``weights`` (where the
-            backbone weights came from, when known) and
-            ``format_version`` are filled in automatically, and ``training_data`` (content
+            ``training_config={...}``. ``backbone``, ``input_spec`` (the model's
+            :class:`~fracturenet.models.InputSpec`, see :func:`~fracturenet.models.input_spec`)
+            with its ``input_shape``, ``preprocessing`` and ``resize_mode`` repeated for
+            readers of format 1.0, ``num_outputs``, ``fracturenet_version``,
+            ``keras_version``, ``weights`` (where the backbone weights came from, when known)
+            and ``format_version`` are filled in automatically, and ``training_data`` (content
             digests of the images the Trainer fitted and selected the model on, see
             :func:`~fracturenet.models.provenance.training_data_of`) when the model has it.
+
+            Passing ``resize_mode=`` is deprecated (it is part of the model's input
+            description now): it still overrides the recorded mode, with a
+            ``DeprecationWarning``; build or train the model with the mode instead.
 
     Raises:
         ValueError: If ``path`` does not end in ``.keras`` or metadata is not JSON-able.
@@ -98,14 +109,27 @@ def save_model(
             f"Received: path={str(path)!r}, overwrite=False"
         )
     backbone = backbone_of(model)
+    spec = input_spec(model)
+    if "resize_mode" in metadata:  # fracturenet <= 0.1 took it as free-form metadata
+        warnings.warn(
+            "Passing `resize_mode` to save_model is deprecated: it is part of the model's "
+            "input description. Pass it to build_classifier or Trainer.fit instead. "
+            f"Received: resize_mode={metadata['resize_mode']!r}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        spec = spec.replace(resize_mode=check_resize_mode(metadata.pop("resize_mode")))
     info = {
         "format_version": FORMAT_VERSION,
         "fracturenet_version": __version__,
         "keras_version": keras.__version__,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "backbone": backbone,
+        "input_spec": spec.to_dict(),
+        # format 1.0's keys, for older readers: the same values as input_spec
         "preprocessing": get_backbone(backbone).preprocessing,
-        "input_shape": list(model.input_shape[1:]),
+        "input_shape": list(spec.shape),
+        "resize_mode": spec.resize_mode,
         "num_outputs": int(model.output_shape[-1]),
     }
     if weights_info(model) is not None:  # where the backbone weights came from
@@ -220,7 +244,9 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> keras.
         compile: Restore the optimizer and loss too. Defaults to `False`.
 
     Returns:
-        The model. Use :func:`read_metadata` for class names and the rest.
+        The model, carrying its input description (:func:`~fracturenet.models.input_spec`;
+        for files saved before it was recorded, resolved from the model and its metadata).
+        Use :func:`read_metadata` for class names and the rest.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
@@ -237,4 +263,6 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> keras.
     model = keras.saving.load_model(str(path), compile=compile, safe_mode=True)
     _remember(model, info.get("weights"))
     remember_training_data(model, info.get("training_data"))
+    if info.get("input_spec") is not None or "input_shape" in info:
+        _remember_input_spec(model, input_spec(info))
     return model

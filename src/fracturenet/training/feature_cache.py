@@ -184,10 +184,12 @@ class FeatureCache:
 
 
 def manifest_feature_key(model: Any, source: Any) -> str:
-    """Cache key for a manifest's features: files, backbone, its weights, input and precision."""
+    """Cache key for a manifest's features: files, backbone, its weights, input (size and
+    resize mode: letterboxed and stretched images give other features) and precision."""
     import hashlib
 
     from fracturenet.models import backbone_layers, backbone_of
+    from fracturenet.models.input_spec import resolve_resize_mode
 
     digest = hashlib.sha256()  # the extractor's weights, so new weights never hit old features
     for w in (w for layer in backbone_layers(model) for w in layer.weights):
@@ -197,5 +199,6 @@ def manifest_feature_key(model: Any, source: Any) -> str:
         backbone=backbone_of(model),
         weights=digest.hexdigest(),
         input_shape=model.input_shape,
+        resize_mode=resolve_resize_mode(model, None),
         policy=model.dtype_policy.name,
     )

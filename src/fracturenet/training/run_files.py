@@ -154,8 +154,7 @@ def finish_run(trainer: Any, history: TrainingHistory) -> None:
         run.file("model.keras"),
         overwrite=True,
         class_names=list(trainer.class_names or []),
-        resize_mode="letterbox",
-        training=history.to_dict(),
+        training=history.to_dict(),  # the input description (resize mode) is the model's
     )
     trainer.log(f"saved {run.file('model.keras')}")
     if trainer.keep_checkpoints == "none":

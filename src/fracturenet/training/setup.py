@@ -151,6 +151,7 @@ def fit_config(values: dict[str, Any]) -> dict[str, Any]:
         "feature_cache",
         "batch_size",
         "augment",
+        "resize_mode",
     )
     out = {}
     for k in keys:
@@ -172,6 +173,7 @@ def model_builder(model: Any) -> Callable[[], Any]:
             pooling=cfg.pooling,
             dropout=cfg.dropout,
             dense_units=cfg.dense_units,
+            resize_mode=cfg.resize_mode,
         )
     if callable(model):
         return model

@@ -142,6 +142,7 @@ class Trainer:
         self.class_names = tuple(class_names) if class_names else None
         self.hardware = hardware or detect_hardware()
         self.run: RunDirectory | None = None
+        self.input_spec: Any = None  # the model's InputSpec, resolved by fit
         self.resume = resume
         self.best_weights_in_memory: list[Any] | None = None
         self._folded_extractor: tuple[Any, Any] | None = None
@@ -201,18 +202,28 @@ class Trainer:
     ) -> Any:
         from fracturenet.data import make_dataset
 
-        h, w, c = self.model.input_shape[1:]
+        spec = self.input_spec
         return make_dataset(
             manifest,
-            image_size=(h, w) if h != w else h,
+            image_size=spec.size,
             batch_size=batch_size,
             training=training,
             augment=augment if training else None,
             shuffle=training,
             seed=self.seed,
-            channels=c,
+            channels=spec.channels,
+            resize_mode=spec.resize_mode,
             on_error=on_error,
         )
+
+    def _use_resize_mode(self, resize_mode: str | None) -> Any:
+        """Resolves ``fit(resize_mode=...)`` (``None``: the model's) into the model's input
+        description and records it there, so ``model.keras`` saves the mode it trained with."""
+        from fracturenet.models.input_spec import _remember_input_spec, resolve_input_spec
+
+        spec = resolve_input_spec(self.model, resize_mode)
+        _remember_input_spec(self.model, spec)
+        return spec
 
     def _compile(self, model: Any, lr: float, *, steps: int | None = None, epochs: int = 0) -> None:
         """Compiles ``model`` for one phase; ``epochs > 0`` schedules the rate over them."""
@@ -254,6 +265,7 @@ class Trainer:
         recipe: str = "auto",
         label_smoothing: float | None = None,
         warmup_epochs: int | None = None,
+        resize_mode: str | None = None,
     ) -> TrainingHistory:
         """Trains the model with the recipe that fits its weights (see ``recipe``).
 
@@ -312,6 +324,13 @@ class Trainer:
             on_error: Unreadable images in a ``Manifest`` input: ``"raise"`` stops with an
                 error naming the file; ``"skip"`` leaves them out, logs each and lists them
                 in the run folder's ``skipped.json``. Defaults to `"raise"`.
+            resize_mode: How the pipelines the Trainer builds from a ``Manifest`` fit images
+                to the input: ``"letterbox"``, ``"stretch"`` or ``"crop"``. The mode is
+                recorded in the model's :class:`~fracturenet.models.InputSpec` and saved in
+                ``model.keras``, so evaluation, prediction, explanation and export fit images
+                the same way (for dataset or array inputs, say which mode made them).
+                Defaults to `None`: the model's (``build_classifier(resize_mode=...)``,
+                ``ModelConfig.resize_mode``; ``"letterbox"`` for a model that has none).
 
         Returns:
             The :class:`~fracturenet.training.TrainingHistory`.
@@ -320,6 +339,9 @@ class Trainer:
             ValueError: For arguments outside their accepted values (named in the message).
         """
         check_fit_arguments(feature_cache, epochs, fine_tune_epochs)
+        # the model's InputSpec as this fit uses it (the pipelines it builds, model.keras)
+        self.input_spec = self._use_resize_mode(resize_mode)
+        resize_mode = self.input_spec.resize_mode  # recorded in config.json
         pretrained = None if self.model_config is None else self.model_config.weights is not None
         self.recipe = resolve_recipe(
             recipe,

@@ -68,14 +68,15 @@ def run_fold(index: int, train: Manifest, test: Manifest, plan: FoldPlan) -> Fol
         batch_size=plan.batch_size,
         **plan.fit_kwargs,
     )
-    size = int(plan.config.input_shape[0])
+    spec = trainer.input_spec  # as the fold trained: size (any aspect), channels, resize mode
     test_ds = make_dataset(
         test,
-        image_size=size,
+        image_size=spec.size,
         batch_size=plan.batch_size,
         training=False,
         shuffle=False,
-        channels=int(plan.config.input_shape[2]),
+        channels=spec.channels,
+        resize_mode=spec.resize_mode,
     )
     report = evaluate(
         trainer.model,

@@ -246,7 +246,8 @@ def cross_validate(
         "seed": seed,
         "epochs": epochs,
         "fine_tune_epochs": fine_tune_epochs,
-        "image_size": int(config.input_shape[0]),
+        "image_size": int(config.input_shape[0]),  # the height; input_shape has both sides
+        "input_shape": list(config.input_shape),
         "val_fraction": float(val_fraction),
         "batch_size": batch_size,
         "model": config.to_dict(),

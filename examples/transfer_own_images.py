@@ -20,8 +20,8 @@ for a pretraining that learns (``--backbone``).
 Run: ``python examples/transfer_own_images.py [--backbone smallcnn] [--few 10] [--quick]``.
 ``--quick`` is a smoke run (about two minutes on two CPU cores); its numbers are too small to
 conclude anything, and the printed verdict says so with its interval. At the full budget
-``benchmarks/learning.py --sections transfer`` measured transfer 0.455 against scratch 0.343
-on 400 test phantoms (paired 95 % CI of the difference +0.058 to +0.170; see the
+``benchmarks/learning.py --sections transfer`` measured transfer 0.660 against scratch 0.410
+on 400 test phantoms (paired 95 % CI of the difference +0.193 to +0.308; see the
 performance guide).
 """
 

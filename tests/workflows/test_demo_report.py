@@ -85,3 +85,17 @@ def test_images_enlarge_on_click(demo_page):
 @pytest.mark.parametrize("width", [1024, 1400])
 def test_page_reads_well_in_chromium(demo_page, width):
     assert _tools().check_layout(demo_page[0], width) == []
+
+
+def test_calibration_note_when_every_model_is_poorly_calibrated():
+    from fracturenet.workflows.demo_report import _calibration_note
+
+    def reports(a, b):
+        return {"a": SimpleNamespace(metrics={"ece": a}), "b": SimpleNamespace(metrics={"ece": b})}
+
+    # the offline demo measured 0.190 and 0.317: neither "differs" (less than 2x) nor fine
+    note = _calibration_note(reports(0.190, 0.317))
+    assert "every model's expected calibration error is above 0.1" in note
+    assert "a 0.190, b 0.317" in note
+    assert _calibration_note(reports(0.03, 0.05)) == ""  # both calibrated: nothing to say
+    assert "Calibration differs" in _calibration_note(reports(0.05, 0.30))

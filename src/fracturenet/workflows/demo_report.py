@@ -124,7 +124,16 @@ def _calibration_note(reports: dict[str, Any]) -> str:
         return ""
     best, worst = min(eces, key=eces.get), max(eces, key=eces.get)
     if eces[worst] - eces[best] < 0.05 or eces[worst] < 2 * eces[best]:
-        return ""
+        if eces[best] < 0.1:
+            return ""
+        listed = ", ".join(f"{html.escape(n)} {e:.3f}" for n, e in eces.items())
+        return (
+            f"<p class='caveat'><b>Calibration:</b> every model's expected calibration error "
+            f"is above 0.1 ({listed}): its predicted probabilities are not reliable as "
+            "confidences, whatever its accuracy. Fit a temperature on validation data "
+            "(<code>fracturenet.evaluation.calibrate</code>) before reading them as "
+            "probabilities.</p>"
+        )
     return (
         f"<p class='caveat'><b>Calibration differs:</b> {html.escape(worst)}'s expected "
         f"calibration error is {eces[worst]:.3f} against {eces[best]:.3f} for "

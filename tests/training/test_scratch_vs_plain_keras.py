@@ -21,21 +21,20 @@ SIZE, PER_CLASS, EPOCHS, BATCH = 32, 60, 12, 16
 
 
 def _plain_keras_small_cnn(x, y, xv, yv, k):
-    """SmallCNN's layers built by hand with plain Keras; Adam, warm-up + cosine; best val."""
+    """SmallCNN's network in a plain Keras model and fit; Adam, warm-up + cosine; best val.
+
+    The network is the library's ``SmallCNN`` constructor (a ``keras.applications``-style
+    function); everything around it (scaling, head, optimizer, loss, fit) is plain Keras.
+    """
     import keras
 
+    from fracturenet.models import SmallCNN
     from fracturenet.training.recipes import warmup_cosine
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input(x.shape[1:])
     h = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
-    for filters in (32, 64, 128):
-        for _ in range(2):
-            h = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(h)
-            h = keras.layers.BatchNormalization(momentum=0.9)(h)
-            h = keras.layers.ReLU()(h)
-        h = keras.layers.MaxPooling2D()(h)
-    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = SmallCNN(input_tensor=h, pooling="avg").output
     h = keras.layers.Dropout(0.3)(h)
     model = keras.Model(inputs, keras.layers.Dense(k, activation="softmax")(h))
     steps = int(np.ceil(len(x) / BATCH))

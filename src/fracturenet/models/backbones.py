@@ -180,30 +180,23 @@ def register_builtin_backbones() -> None:
             "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
         ),
     ]
-    specs.append(
-        BackboneSpec(
-            # no ImageNet weights: trained from scratch or from a file of one's own
-            name="smallcnn",
-            constructor=SmallCNN,
-            preprocessing="tf",
-            default_input_size=128,
-            min_input_size=8,
-            cam_layer="block3_relu2",
-            blocks=("block1_", "block2_", "block3_"),
+    # no ImageNet weights: trained from scratch or from a file of one's own; the tiny one has
+    # a quarter of smallcnn's weights and compute (the offline demo's second model)
+    for name, kwargs in (
+        ("smallcnn", ()),
+        ("smallcnn_tiny", (("widths", TINY_WIDTHS), ("name", "small_cnn_tiny"))),
+    ):
+        specs.append(
+            BackboneSpec(
+                name=name,
+                constructor=SmallCNN,
+                preprocessing="tf",
+                default_input_size=128,
+                min_input_size=8,
+                cam_layer="block3_relu2",
+                blocks=("block1_", "block2_", "block3_"),
+                constructor_kwargs=kwargs,
+            )
         )
-    )
-    specs.append(
-        BackboneSpec(
-            # a quarter of smallcnn's weights and compute: the demo's second model
-            name="smallcnn_tiny",
-            constructor=SmallCNN,
-            preprocessing="tf",
-            default_input_size=128,
-            min_input_size=8,
-            cam_layer="block3_relu2",
-            blocks=("block1_", "block2_", "block3_"),
-            constructor_kwargs=(("widths", TINY_WIDTHS), ("name", "small_cnn_tiny")),
-        )
-    )
     for spec in specs:
         register_backbone(spec)

@@ -20,7 +20,7 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     # offline (no cached ImageNet weights): the two small CNNs, trained from scratch
     assert "smallcnn" in html and "smallcnn_tiny" in html and "data:image/png;base64," in html
     assert "random weights" in html  # the report says the backbones were not pretrained
-    assert "end to end (the scratch recipe)" in html
+    assert "end to end from random weights (the scratch recipe" in html
     for backbone in ("smallcnn", "smallcnn_tiny"):
         for name in ("metrics.json", "confusion_matrix.png", "gradcam.png",
                      "training_curves.png", "model.keras", "history.csv"):

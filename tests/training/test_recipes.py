@@ -114,6 +114,25 @@ def test_scratch_recipe_refuses_a_feature_cache():
         trainer.fit((x, y), epochs=1, feature_cache="memory")
 
 
+def test_a_model_built_with_weights_none_trains_from_scratch_in_the_trainer(tmp_path):
+    """The recipe follows the model's recorded provenance, not only a ModelConfig."""
+    from fracturenet.models import build_classifier, save_backbone_weights
+
+    x, y = stripes(8)
+    scratch = build_classifier("smallcnn_tiny", num_classes=2, input_shape=(32, 32, 3),
+                               weights=None)  # fmt: skip
+    trainer = Trainer(scratch, precision="float32", verbose=0)
+    history = trainer.fit((x, y), epochs=1, batch_size=8)
+    assert trainer.recipe.name == "scratch" and "weights=None" in trainer.recipe.reason
+    assert [r["phase"] for r in history.rows] == ["scratch"]
+    file = save_backbone_weights(scratch, tmp_path / "backbone.weights.h5")
+    pretrained = build_classifier("smallcnn_tiny", num_classes=2, input_shape=(32, 32, 3),
+                                  weights=str(file))  # fmt: skip
+    trainer = Trainer(pretrained, precision="float32", verbose=0)
+    trainer.fit((x, y), epochs=1, batch_size=8)
+    assert trainer.recipe.name == "transfer"
+
+
 @pytest.mark.slow
 def test_head_on_cached_features_matches_a_tuned_logistic_regression(tmp_path):
     """Phase 1's head >= a standardised LogisticRegression (C by inner CV) - 1 point, same split.

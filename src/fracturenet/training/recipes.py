@@ -84,7 +84,8 @@ def resolve_recipe(
     Args:
         recipe: ``"auto"``, ``"transfer"`` or ``"scratch"``.
         pretrained: Whether the backbone starts from pretrained weights; ``None`` when not
-            known (a model built outside the Trainer), which ``"auto"`` treats as pretrained.
+            known (a Keras model without fracturenet's provenance), which ``"auto"`` treats
+            as pretrained.
         label_smoothing: Overrides the recipe's label smoothing (0.1 scratch, 0 transfer).
         warmup_epochs: Overrides the warm-up epochs (1 for both).
         lr: Overrides the phase-1 rate: 1e-3 (peak) for scratch; 3e-3 for the transfer head,
@@ -128,7 +129,7 @@ def resolve_recipe(
             reason = "weights=None: no pretrained features to transfer, so all layers train"
         elif pretrained is None:
             name = "transfer"
-            reason = "a model built outside the Trainer is assumed pretrained"
+            reason = "the model does not say where its weights came from: assumed pretrained"
         else:
             name = "transfer"
             reason = "pretrained weights: head first, then optional fine-tuning"

@@ -11,6 +11,7 @@ import keras
 from fracturenet.config import ModelConfig
 from fracturenet.data.manifest import Manifest
 from fracturenet.hardware import HardwareInfo, detect_hardware, is_chief
+from fracturenet.models.weights import weights_info
 from fracturenet.training.callbacks import EpochCallback
 from fracturenet.training.checkpoint import restore_optimizer
 from fracturenet.training.distributed import fit_distributed
@@ -243,6 +244,20 @@ class Trainer:
             )
 
     # ------------------------------------------------------------------ fit
+    def _pretrained(self) -> bool | None:
+        """Whether the backbone starts from pretrained weights; None when nothing says.
+
+        A ``ModelConfig`` says it with ``weights``; a model built by ``build_classifier`` or
+        loaded by ``load_model`` carries its provenance (``weights_info``), so a model built
+        with ``weights=None`` outside the Trainer trains end to end too.
+        """
+        if self.model_config is not None:
+            return self.model_config.weights is not None
+        info = weights_info(self.model)
+        if info is None:
+            return None
+        return info.get("source") != "none"
+
     def fit(
         self,
         train: Any,
@@ -342,7 +357,7 @@ class Trainer:
         # the model's InputSpec as this fit uses it (the pipelines it builds, model.keras)
         self.input_spec = self._use_resize_mode(resize_mode)
         resize_mode = self.input_spec.resize_mode  # recorded in config.json
-        pretrained = None if self.model_config is None else self.model_config.weights is not None
+        pretrained = self._pretrained()
         self.recipe = resolve_recipe(
             recipe,
             pretrained=pretrained,

@@ -34,6 +34,7 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
     "run_examples",
+    "guide_run",
     "constants",
     "cli_help",
     "page_check",

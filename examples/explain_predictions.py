@@ -38,7 +38,7 @@ def phantom_model(
         out / "phantoms", images_per_class=images_per_class, image_size=max(size, 64)
     )
     train, test = data.subset("train"), data.subset("test")
-    config = ModelConfig("vgg16", data.num_classes, (size, size, 3))
+    config = ModelConfig("vgg16", data.num_classes, (size, size, 3), weights=None)
     trainer = Trainer(config, run_dir=out / "run", verbose=0)
     trainer.fit(
         train, epochs=epochs, fine_tune_epochs=fine_tune_epochs, unfreeze="all", fine_tune_lr=1e-4

@@ -29,6 +29,7 @@ from fracturenet.exceptions import (
 _LAZY: dict[str, str] = {
     "DataConfig": "fracturenet.config",
     "ModelConfig": "fracturenet.config",
+    "TrainerConfig": "fracturenet.config",
     "TrainingConfig": "fracturenet.config",
     "RunConfig": "fracturenet.config",
     "Manifest": "fracturenet.data",
@@ -83,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DataConfig,
         ModelConfig,
         RunConfig,
+        TrainerConfig,
         TrainingConfig,
     )
     from fracturenet.data import (  # noqa: F401
@@ -152,6 +154,7 @@ __all__ = [
     "WeightsUnavailableError",
     "DataConfig",
     "ModelConfig",
+    "TrainerConfig",
     "TrainingConfig",
     "RunConfig",
     "Manifest",

@@ -22,7 +22,7 @@ def main():
     from fracturenet.config import ModelConfig
     from fracturenet.training import Trainer
 
-    cfg = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), dropout=0.0)
+    cfg = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, dropout=0.0)
     x, y = data()
     if mode in ("train", "resume"):
         trainer = Trainer(cfg, run_dir=run_dir, resume=mode == "resume", precision="float32",

@@ -12,7 +12,7 @@ from fracturenet.exceptions import CheckpointError
 from fracturenet.training import Trainer, load_checkpoint
 from fracturenet.training.checkpoint import load_best_weights
 
-CFG = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), dropout=0.0)
+CFG = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, dropout=0.0)
 
 
 def _data(n=16, size=32):

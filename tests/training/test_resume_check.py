@@ -12,7 +12,7 @@ from fracturenet.exceptions import CheckpointError, ResumeMismatchError
 from fracturenet.training import Trainer
 from fracturenet.training.resume_check import changed_keys
 
-CFG = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), dropout=0.0)
+CFG = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, dropout=0.0)
 FIT = {"epochs": 1, "feature_cache": "off", "batch_size": 8}
 
 

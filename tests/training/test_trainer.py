@@ -29,7 +29,7 @@ def _data(n=16, size=32, seed=0):
     return x, y
 
 
-CFG = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), dropout=0.0)
+CFG = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None, dropout=0.0)
 
 
 def _child(*args, env=None, **kw):
@@ -188,7 +188,7 @@ def test_multi_worker_refuses_resume_before_building(tmp_path):
 
 def test_manifest_input_caches_features_and_disk_cache_is_reused(tmp_path, phantoms):
     train = phantoms.subset("train")
-    cfg = ModelConfig("vgg16", num_classes=train.num_classes, input_shape=(32, 32, 3))
+    cfg = ModelConfig("vgg16", num_classes=train.num_classes, input_shape=(32, 32, 3), weights=None)
     auto = Trainer(cfg, precision="float32", verbose=0, seed=3).fit(train, None, epochs=1, recipe="transfer")
     assert auto.feature_cache == "memory"
     for i in range(2):
@@ -206,7 +206,7 @@ def test_manifest_input_caches_features_and_disk_cache_is_reused(tmp_path, phant
 
 def test_extraction_folds_batchnorm_once_for_train_and_val(capsys):
     x, y = _data()
-    cfg = ModelConfig("resnet50", num_classes=2, input_shape=(32, 32, 3), dropout=0.0)
+    cfg = ModelConfig("resnet50", num_classes=2, input_shape=(32, 32, 3), weights=None, dropout=0.0)
     trainer = Trainer(cfg, precision="float32", verbose=2, seed=3)
     trainer.fit((x, y), (x, y), epochs=1, feature_cache="memory", batch_size=8, recipe="transfer")
     log = capsys.readouterr().out
@@ -223,7 +223,7 @@ def test_fit_resize_mode_feeds_the_pipeline_and_is_saved(tmp_path):
 
     write_tall_white_images(tmp_path / "data", per_class=2)
     manifest = discover(tmp_path / "data")
-    cfg = ModelConfig("smallcnn_tiny", num_classes=2, input_shape=(16, 16, 3))
+    cfg = ModelConfig("smallcnn_tiny", num_classes=2, input_shape=(16, 16, 3), weights=None)
     run = tmp_path / "run"
     trainer = Trainer(cfg, run_dir=run, precision="float32", verbose=0)
     assert input_spec(trainer.model).resize_mode == "letterbox"  # built with the default

@@ -209,7 +209,7 @@ def test_a_non_square_input_and_the_resize_mode_reach_every_fold(tmp_path):
     from tests.models.conftest import write_tall_white_images
 
     write_tall_white_images(tmp_path / "data", per_class=4)
-    config = ModelConfig("smallcnn_tiny", num_classes=2, input_shape=(16, 24, 3))
+    config = ModelConfig("smallcnn_tiny", num_classes=2, input_shape=(16, 24, 3), weights=None)
     result = cross_validate(
         tmp_path / "data",
         backbone=config,

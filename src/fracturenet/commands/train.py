@@ -10,7 +10,12 @@ from typing import Any
 
 from fracturenet.commands._common import print_json, progress
 from fracturenet.commands._registry import UsageError, command
-from fracturenet.commands.train_config import add_setting_flags, resolve_settings, to_toml
+from fracturenet.commands.train_config import (
+    add_setting_flags,
+    resolve_settings,
+    run_config,
+    to_toml,
+)
 
 
 @command(
@@ -46,10 +51,6 @@ def _weights(value: str) -> str | None:
     return value
 
 
-def _unfreeze(value: str) -> int | str:
-    return int(value) if value.lstrip("-").isdigit() else value
-
-
 def split_data(s: dict[str, Any], quiet: bool) -> tuple[Any, Any, Any, Any]:
     """Discovers the data and returns ``(manifest, train, val, test)`` (val/test may be None)."""
     from fracturenet.data import discover, train_val_test_split
@@ -77,7 +78,6 @@ def split_data(s: dict[str, Any], quiet: bool) -> tuple[Any, Any, Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fracturenet.config import ModelConfig
     from fracturenet.training import Trainer
     from fracturenet.training.rundir import atomic_write, atomic_write_json, new_run_path
 
@@ -100,45 +100,22 @@ def run(args: argparse.Namespace) -> int:
         f"{len(test) if test else 0} test",
         quiet=quiet,
     )
-    config = ModelConfig(
-        backbone=s["backbone"],
+    config = run_config(
+        s,
         num_classes=train.num_classes,
-        input_shape=(s["image_size"], s["image_size"], 3),
         weights=weights,
-        dropout=s["dropout"],
-        resize_mode=s["resize_mode"],  # validated by build_classifier, recorded in the model
-    )
-    trainer = Trainer(
-        config,
-        run_dir=out,
         overwrite=args.overwrite,
         resume=args.resume,
-        precision=s["precision"],
-        seed=s["seed"],
         verbose=0 if quiet else 2,
-        class_names=train.class_names,
-        keep_checkpoints=s["keep_checkpoints"],
     )
+    trainer = Trainer(config.model, class_names=train.class_names, **config.trainer.kwargs())
 
     def write_toml() -> None:
         atomic_write(out / "run.toml", lambda t: Path(t).write_text(to_toml(s), encoding="utf-8"))
 
     if not args.resume:  # a resume rewrites it once fit has accepted the settings
         write_toml()
-    augment = None if s["augment"].lower() == "none" else s["augment"]
-    history = trainer.fit(
-        train,
-        val,
-        epochs=s["epochs"],
-        fine_tune_epochs=s["fine_tune_epochs"],
-        unfreeze=_unfreeze(s["unfreeze"]),
-        lr=s["lr"],
-        fine_tune_lr=s["fine_tune_lr"],
-        batch_size=s["batch_size"],
-        augment=augment,
-        early_stopping=s["early_stopping"] or None,
-        on_error=s["on_error"],
-    )
+    history = trainer.fit(train, val, **config.training.kwargs())
     if args.resume:
         write_toml()
     result: dict[str, Any] = {
@@ -154,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if evaluated is not None:
         name = "test" if test is not None else "val"
         progress(f"evaluating on the {name} split ({len(evaluated)} images)", quiet=quiet)
-        report = _evaluate(trainer.model, evaluated, s, split=name)
+        report = _evaluate(trainer.model, evaluated, s, split=name, data=config.data)
         from fracturenet.data.fingerprint import file_set_fingerprint
 
         report.info.setdefault("data", {})["train"] = file_set_fingerprint(
@@ -193,21 +170,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(model: Any, manifest: Any, s: dict[str, Any], split: str) -> Any:
+def _evaluate(
+    model: Any, manifest: Any, s: dict[str, Any], split: str, data: Any = None
+) -> Any:
+    import dataclasses
+
+    from fracturenet.config import DataConfig
     from fracturenet.data import make_dataset
     from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
     from fracturenet.models import input_spec
 
     spec = input_spec(model)  # as trained: size, channels, resize mode
-    ds = make_dataset(
-        manifest,
-        image_size=spec.size,
-        batch_size=s["batch_size"],
-        channels=spec.channels,
-        resize_mode=spec.resize_mode,
-        on_error=s["on_error"],
+    data = dataclasses.replace(
+        data or DataConfig(batch_size=s["batch_size"], on_error=s["on_error"]),
+        image_size=spec.size, channels=spec.channels, resize_mode=spec.resize_mode
     )
+    ds = make_dataset(manifest, **data.kwargs())
     return evaluate(
         model,
         ds,

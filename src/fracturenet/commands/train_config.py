@@ -1,5 +1,12 @@
 """Settings of ``fracturenet train``: flags, TOML configs whose keys mirror them, resolution.
 
+Every setting that configures the model, the Trainer or the fit is a field of
+:mod:`fracturenet.config` (:data:`FIELDS` says which) and takes its default from there, so the
+CLI, the TOML files, the run folder's ``run.toml`` and the library share one set of defaults;
+:func:`run_config` turns resolved settings into the :class:`~fracturenet.config.RunConfig`
+the command trains with. The other settings (:data:`CLI_ONLY`: the data, the run folder, the
+split, the test report's bootstrap) belong to the command.
+
 Precedence: built-in defaults < ``--quick`` preset < the ``--config`` TOML file < flags given
 on the command line. The resolved settings are saved in the run folder as ``run.toml``, which
 ``fracturenet train --config run.toml`` accepts again.
@@ -12,9 +19,14 @@ import os
 from typing import Any
 
 from fracturenet.commands._registry import UsageError
+from fracturenet.config import DataConfig, ModelConfig, RunConfig, TrainerConfig, TrainingConfig
 
 __all__ = [
+    "CLI_ONLY",
+    "FIELDS",
     "SETTINGS",
+    "cli_value",
+    "run_config",
     "QUICK",
     "KEEP_CHECKPOINTS",
     "add_setting_flags",
@@ -28,46 +40,162 @@ PRECISION_HELP = (
     "compute precision: auto (bfloat16 on CPUs with AVX512-BF16/AMX, else float32), "
     "float32, mixed_float16 or mixed_bfloat16"
 )
+#: Setting -> the configuration field it sets, as ``"section.field"`` of a ``RunConfig``.
+FIELDS: dict[str, str] = {
+    "backbone": "model.backbone",
+    "weights": "model.weights",
+    "image_size": "model.input_shape",
+    "resize_mode": "model.resize_mode",
+    "dropout": "model.dropout",
+    "epochs": "training.epochs",
+    "fine_tune_epochs": "training.fine_tune_epochs",
+    "unfreeze": "training.unfreeze",
+    "lr": "training.lr",
+    "fine_tune_lr": "training.fine_tune_lr",
+    "batch_size": "training.batch_size",
+    "augment": "training.augment",
+    "early_stopping": "training.early_stopping",
+    "on_error": "training.on_error",
+    "precision": "trainer.precision",
+    "seed": "trainer.seed",
+    "keep_checkpoints": "trainer.keep_checkpoints",
+}
+#: Settings of the command itself, not of the library's configuration.
+CLI_ONLY = ("data", "out", "val", "test", "group", "bootstrap")
+_DEFAULTS = RunConfig()
+
+
+def cli_value(key: str, value: Any) -> Any:
+    """A configuration value as the CLI writes it (``None`` weights -> ``"none"``...).
+
+    Example:
+        >>> cli_value("weights", None), cli_value("image_size", (64, 64, 3))
+        ('none', 64)
+    """
+    if key == "image_size":
+        return int(value[0])
+    if key in ("weights", "augment"):
+        return "none" if value is None else str(value)
+    if key == "early_stopping":
+        return 0 if value is None else value
+    if key == "unfreeze":
+        return str(value)
+    return value
+
+
+def _default(key: str) -> Any:
+    section, name = FIELDS[key].split(".")
+    return cli_value(key, getattr(getattr(_DEFAULTS, section), name))
+
+
 # key -> (type, default, help); every key is a flag (--image-size) and a TOML key (image_size)
 SETTINGS: dict[str, tuple[type, Any, str]] = {
     "data": (str, None, "dataset folder or CSV manifest"),
     "out": (str, None, "new run folder (default: fracturenet-runs/train-<time>)"),
-    "backbone": (str, "resnet50", "registered backbone (see `fracturenet info`)"),
-    "weights": (str, "imagenet", "imagenet | none | PATH to a weights file"),
-    "image_size": (int, 224, "input side in pixels"),
+    "backbone": (str, _default("backbone"), "registered backbone (see `fracturenet info`)"),
+    "weights": (str, _default("weights"), "imagenet | none | PATH to a weights file"),
+    "image_size": (int, _default("image_size"), "input side in pixels"),
     "resize_mode": (
         str,
-        "letterbox",
+        _default("resize_mode"),
         "how images are fitted to the input: letterbox | stretch | crop (saved with the "
         "model; evaluate, predict, explain and export use it)",
     ),
-    "epochs": (int, 10, "head-only epochs (phase 1)"),
-    "fine_tune_epochs": (int, 0, "epochs with the top of the backbone unfrozen (phase 2)"),
-    "unfreeze": (str, "2", "phase 2: number of top blocks, a layer name, or 'all'"),
+    "epochs": (int, _default("epochs"), "phase-1 epochs (head only when transferring)"),
+    "fine_tune_epochs": (
+        int,
+        _default("fine_tune_epochs"),
+        "epochs with the top of the backbone unfrozen (phase 2)",
+    ),
+    "unfreeze": (str, _default("unfreeze"), "phase 2: number of top blocks, a layer name, or 'all'"),
     "lr": (
         float,
-        None,
+        _default("lr"),
         "phase-1 learning rate: the head's (transfer) or the peak of the scratch recipe (default: the recipe's, 3e-3 head, 1e-3 scratch)",
     ),
-    "fine_tune_lr": (float, 1e-5, "phase-2 learning rate"),
-    "batch_size": (int, 32, "images per step"),
-    "augment": (str, "none", "augmentation preset, or 'none'"),
-    "precision": (str, "auto", PRECISION_HELP),
-    "seed": (int, 42, "seed for splits, weights and shuffling"),
+    "fine_tune_lr": (float, _default("fine_tune_lr"), "phase-2 learning rate"),
+    "batch_size": (int, _default("batch_size"), "images per step"),
+    "augment": (str, _default("augment"), "augmentation preset, or 'none'"),
+    "precision": (str, _default("precision"), PRECISION_HELP),
+    "seed": (int, _default("seed"), "seed for splits, weights and shuffling"),
     "val": (float, 0.2, "validation fraction of the images the layout does not assign"),
     "test": (float, 0.0, "test fraction (a test split of the layout is always kept)"),
     "group": (bool, True, "keep duplicate clusters in one split (--no-group to disable)"),
-    "dropout": (float, 0.3, "dropout rate of the head"),
-    "early_stopping": (int, 0, "patience in epochs (0 = off)"),
+    "dropout": (float, _default("dropout"), "dropout rate of the head"),
+    "early_stopping": (int, _default("early_stopping"), "patience in epochs (0 = off)"),
     "bootstrap": (int, 1000, "bootstrap resamples for the test metrics' 95%% intervals"),
-    "on_error": (str, "raise", "unreadable images: raise | skip (listed in skipped.json)"),
+    "on_error": (
+        str,
+        _default("on_error"),
+        "unreadable images: raise | skip (listed in skipped.json)",
+    ),
     "keep_checkpoints": (
         str,
-        "last",
+        _default("keep_checkpoints"),
         "checkpoints kept in the run folder: last (latest, previous and best; what resume "
         "needs) | all (every epoch) | none (deleted once model.keras is saved)",
     ),
 }
+
+
+def run_config(
+    settings: dict[str, Any],
+    *,
+    num_classes: int,
+    weights: str | None,
+    overwrite: bool = False,
+    resume: bool = False,
+    verbose: int = 2,
+) -> RunConfig:
+    """The configuration that resolved settings describe (what ``fracturenet train`` runs).
+
+    Args:
+        settings: Resolved settings (:func:`resolve_settings`).
+        num_classes: Classes found in the data.
+        weights: The checked ``--weights`` (``None``, ``"imagenet"`` or a file).
+        overwrite: ``--overwrite``. Defaults to `False`.
+        resume: ``--resume``. Defaults to `False`.
+        verbose: The Trainer's verbosity. Defaults to `2`.
+
+    Returns:
+        The :class:`~fracturenet.config.RunConfig`; its ``data`` section is the evaluation
+        pipeline's batch size and error handling.
+    """
+    s = settings
+    unfreeze = s["unfreeze"]
+    return RunConfig(
+        data=DataConfig(batch_size=s["batch_size"], on_error=s["on_error"]),
+        model=ModelConfig(
+            backbone=s["backbone"],
+            num_classes=num_classes,
+            input_shape=(s["image_size"], s["image_size"], 3),
+            weights=weights,
+            dropout=s["dropout"],
+            resize_mode=s["resize_mode"],  # validated by build_classifier, kept by the model
+        ),
+        trainer=TrainerConfig(
+            run_dir=s["out"],
+            overwrite=overwrite,
+            resume=resume,
+            precision=s["precision"],
+            seed=s["seed"],
+            verbose=verbose,
+            keep_checkpoints=s["keep_checkpoints"],
+        ),
+        training=TrainingConfig(
+            epochs=s["epochs"],
+            fine_tune_epochs=s["fine_tune_epochs"],
+            unfreeze=int(unfreeze) if str(unfreeze).lstrip("-").isdigit() else unfreeze,
+            lr=s["lr"],
+            fine_tune_lr=s["fine_tune_lr"],
+            batch_size=s["batch_size"],
+            augment=None if s["augment"].lower() == "none" else s["augment"],
+            early_stopping=s["early_stopping"] or None,
+            on_error=s["on_error"],
+        ),
+    )
+
+
 #: Values of ``keep_checkpoints``: ``Trainer``'s (not imported here: no TensorFlow at start-up).
 KEEP_CHECKPOINTS = ("last", "all", "none")
 #: Overrides applied by ``--quick`` (before the config file and explicit flags).

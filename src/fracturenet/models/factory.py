@@ -122,7 +122,7 @@ def _has_batchnorm(model: keras.Model) -> bool:
 
 
 def build_classifier(
-    backbone: str = "vgg16",
+    backbone: str = "resnet50",
     *,
     num_classes: int,
     input_shape: tuple[int, int, int] = (224, 224, 3),
@@ -149,7 +149,8 @@ def build_classifier(
     (ReLU) -> ``"predictions"`` (float32 Dense, softmax or one sigmoid unit).
 
     Args:
-        backbone: Registered backbone name (see ``list_backbones()``). Defaults to `"vgg16"`.
+        backbone: Registered backbone name (see ``list_backbones()``). Defaults to `"resnet50"`
+            (the default of ``ModelConfig`` and ``fracturenet train --backbone``).
         num_classes: Number of classes (2 when ``binary=True``).
         input_shape: ``(height, width, channels)`` with 1 or 3 channels; sides at least the
             backbone's ``min_input_size``. Defaults to `(224, 224, 3)`.

@@ -8,8 +8,8 @@ replaced. Keys that the saved record does not hold (a folder written by an older
 are not compared.
 
 Safe to change on resume: the number of epochs of each phase (train for longer, or stop
-sooner), early stopping's patience and the feature-cache mode (where features are kept
-does not change what is learnt). Everything else (backbone, classes and their order, image
+sooner), early stopping's patience and the feature-cache mode and folder (where features are
+kept does not change what is learnt). Everything else (backbone, classes and their order, image
 size, precision, learning rates, optimizer, batch size, augmentation, monitor, data) needs
 a new run.
 """
@@ -34,7 +34,13 @@ __all__ = [
 
 #: Dotted ``config.json`` keys that may differ between a run and its resumption.
 SAFE_TO_CHANGE_ON_RESUME: frozenset[str] = frozenset(
-    {"fit.epochs", "fit.fine_tune_epochs", "fit.early_stopping", "fit.feature_cache"}
+    {
+        "fit.epochs",
+        "fit.fine_tune_epochs",
+        "fit.early_stopping",
+        "fit.feature_cache",
+        "fit.feature_cache_dir",
+    }
 )
 
 _ABSENT = "<absent>"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import platform
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from fracturenet.config import ModelConfig
+from fracturenet.config import ModelConfig, TrainingConfig
 from fracturenet.data.manifest import Manifest
 from fracturenet.hardware import ExecutionPlan, HardwareInfo, apply_plan, plan_execution
 
@@ -138,25 +140,17 @@ def environment_info(plan: ExecutionPlan, hw: HardwareInfo, seed: int) -> dict[s
 
 
 def fit_config(values: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-friendly fit arguments recorded in ``config.json``."""
-    keys = (
-        "epochs",
-        "fine_tune_epochs",
-        "unfreeze",
-        "lr",
-        "fine_tune_lr",
-        "class_weight",
-        "early_stopping",
-        "monitor",
-        "feature_cache",
-        "batch_size",
-        "augment",
-        "resize_mode",
-    )
+    """The fit arguments recorded in ``config.json``: every :class:`TrainingConfig` field.
+
+    Values that are not plain JSON (a callable augmentation, a path object) are recorded as
+    their ``repr``/string.
+    """
     out = {}
-    for k in keys:
-        v = values.get(k)
-        out[k] = v if isinstance(v, (int, float, str, type(None), dict)) else repr(v)
+    for f in dataclasses.fields(TrainingConfig):
+        v = values.get(f.name, f.default)
+        if isinstance(v, os.PathLike):
+            v = os.fspath(v)
+        out[f.name] = v if isinstance(v, (int, float, str, type(None), dict)) else repr(v)
     return out
 
 
@@ -164,17 +158,9 @@ def model_builder(model: Any) -> Callable[[], Any]:
     if isinstance(model, ModelConfig):
         from fracturenet.models import build_classifier
 
-        cfg = model
-        return lambda: build_classifier(
-            cfg.backbone,
-            num_classes=cfg.num_classes,
-            input_shape=tuple(cfg.input_shape),
-            weights=cfg.weights,
-            pooling=cfg.pooling,
-            dropout=cfg.dropout,
-            dense_units=cfg.dense_units,
-            resize_mode=cfg.resize_mode,
-        )
+        kwargs = model.kwargs()
+        kwargs["input_shape"] = tuple(kwargs["input_shape"])
+        return lambda: build_classifier(**kwargs)
     if callable(model):
         return model
     raise TypeError(

@@ -105,8 +105,8 @@ class Trainer:
     Example:
         >>> import numpy as np
         >>> from fracturenet.config import ModelConfig
-        >>> trainer = Trainer(ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3)),
-        ...                   precision="float32", verbose=0)
+        >>> config = ModelConfig("vgg16", num_classes=2, input_shape=(32, 32, 3), weights=None)
+        >>> trainer = Trainer(config, precision="float32", verbose=0)
         >>> x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
         >>> y = np.array([0, 1] * 4)
         >>> trainer.fit((x, y), (x, y), epochs=1).epochs

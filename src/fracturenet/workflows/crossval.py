@@ -106,7 +106,7 @@ def _grouped(manifest: Manifest, groups: str | None) -> tuple[Manifest, str | No
 def cross_validate(
     data: Manifest | str | os.PathLike[str],
     *,
-    backbone: str | ModelConfig = "vgg16",
+    backbone: str | ModelConfig = "resnet50",
     k: int = 5,
     groups: str | None = "auto",
     seed: int = 0,
@@ -134,7 +134,7 @@ def cross_validate(
     Args:
         data: A :class:`~fracturenet.data.Manifest`, or a dataset folder / CSV manifest path.
         backbone: Registered backbone name or a full :class:`~fracturenet.config.ModelConfig`.
-            Defaults to `"vgg16"`.
+            Defaults to `"resnet50"` (the library's one default backbone).
         k: Number of folds, at least 2. Defaults to `5`.
         groups: ``"auto"`` (duplicate clusters from the audit), ``"manifest"``
             (``Manifest.groups``) or ``None`` (every image alone: leaks copies across folds).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fracturenet.data import class_weights
-from fracturenet.training.setup import resolve_class_weight
+from fracturenet.training.fit_arguments import resolve_class_weight
 
 
 @pytest.mark.parametrize("mode", ["balanced", "sqrt", "none"])

@@ -212,7 +212,7 @@ def test_extraction_folds_batchnorm_once_for_train_and_val(capsys):
     log = capsys.readouterr().out
     assert log.count("53 BatchNorm layers folded") == 1
     assert log.count("backbone ran once") == 2
-    assert trainer._folded_extractor is None  # not kept after extraction
+    assert trainer.context.folded_extractor is None  # not kept after extraction
 
 
 def test_fit_resize_mode_feeds_the_pipeline_and_is_saved(tmp_path):

@@ -8,6 +8,7 @@ from typing import Any
 import keras
 
 from fracturenet.training.checkpoint import save_checkpoint
+from fracturenet.training.context import RunContext
 from fracturenet.training.history import TrainingHistory
 
 __all__ = ["EpochCallback"]
@@ -17,17 +18,17 @@ class EpochCallback(keras.callbacks.Callback):
     """Records history, checkpoints each epoch, keeps the best weights, stops early."""
 
     def __init__(
-        self, trainer: Any, phase: str, history: TrainingHistory, patience: int | None
+        self, context: RunContext, phase: str, history: TrainingHistory, patience: int | None
     ) -> None:
         super().__init__()
-        self.trainer, self.phase, self.history_ = trainer, phase, history
+        self.context, self.phase, self.history_ = context, phase, history
         self.patience, self.wait = patience, 0
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        tr, h = self.trainer, self.history_
+        tr, h = self.context, self.history_
         row = {"epoch": epoch + 1, "phase": self.phase}
         row.update({k: float(v) for k, v in (logs or {}).items()})
         row["time_s"] = round(time.perf_counter() - self.t0, 3)

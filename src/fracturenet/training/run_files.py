@@ -9,33 +9,34 @@ import numpy as np
 from fracturenet.exceptions import CheckpointError, DiskFullError
 from fracturenet.training.checkpoint import load_best_weights, load_checkpoint
 from fracturenet.training.checkpoint_record import discard_checkpoints
+from fracturenet.training.context import RunContext
 from fracturenet.training.history import TrainingHistory, plot_history
+from fracturenet.training.model_building import environment_info
 from fracturenet.training.provenance import write_provenance
 from fracturenet.training.resume_check import check_resume, data_fingerprint
 from fracturenet.training.rundir import free_bytes
-from fracturenet.training.setup import environment_info
 
 __all__ = ["finish_run", "run_record", "start_run"]
 
 
 def run_record(
-    trainer: Any, config: dict[str, Any], data: dict[str, Any] | None = None
+    context: RunContext, config: dict[str, Any], data: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """What ``config.json`` records: model, fit arguments, classes, precision and data."""
-    model = trainer.model
+    model = context.model
     return {
-        "model": trainer.model_config.to_dict()
-        if trainer.model_config
+        "model": context.model_config.to_dict()
+        if context.model_config
         else {"name": model.name, "input_shape": list(model.input_shape[1:])},
         "fit": config,
-        "class_names": list(trainer.class_names or []),
-        "precision": trainer.plan.precision,
+        "class_names": list(context.class_names or []),
+        "precision": context.plan.precision,
         "data": {k: data_fingerprint((data or {}).get(k)) for k in ("train", "val")},
     }
 
 
 def start_run(
-    trainer: Any,
+    context: RunContext,
     config: dict[str, Any],
     history: TrainingHistory,
     data: dict[str, Any] | None = None,
@@ -49,7 +50,7 @@ def start_run(
     safe to change is refused before anything is loaded or written.
 
     Args:
-        trainer: The :class:`~fracturenet.training.Trainer`.
+        context: The Trainer's :class:`~fracturenet.training.context.RunContext`.
         config: The fit arguments (``fit_config``).
         history: The history to fill from the checkpoint.
         data: ``{"train": ..., "val": ...}`` inputs, fingerprinted and listed in the
@@ -62,17 +63,17 @@ def start_run(
         ResumeMismatchError: If resuming with other settings or data.
         CheckpointError: If no complete checkpoint can be read (names the file).
     """
-    run = trainer.run
+    run = context.run
     if run is None:
         return None
     stale = run.lock.describe_stale()
     if stale:
-        trainer.log(stale)
-    record = run_record(trainer, config, data)
+        context.log(stale)
+    record = run_record(context, config, data)
     state = None
-    if trainer.resume:
+    if context.resume:
         try:
-            state = _check_and_load(trainer, record)
+            state = _check_and_load(context, record)
         except BaseException:
             run.release()  # nothing was written: leave the folder free
             raise
@@ -80,17 +81,17 @@ def start_run(
         history.rows = list(state.get("history", []))
         history.best_epoch = state.get("best_epoch")
         history.best_value = state.get("best_value")
-        trainer.log(f"resume: continuing {run.path} after epoch {state['epoch']}")
+        context.log(f"resume: continuing {run.path} after epoch {state['epoch']}")
     run.write_json("config.json", record)
     run.write_json(
-        "environment.json", environment_info(trainer.plan, trainer.hardware, trainer.seed)
+        "environment.json", environment_info(context.plan, context.hardware, context.seed)
     )
-    write_provenance(run, trainer.model, data or {})
+    write_provenance(run, context.model, data or {})
     return state
 
 
-def _check_and_load(trainer: Any, record: dict[str, Any]) -> dict[str, Any] | None:
-    run = trainer.run
+def _check_and_load(context: RunContext, record: dict[str, Any]) -> dict[str, Any] | None:
+    run = context.run
     try:
         saved = run.read_json("config.json")
     except ValueError as exc:
@@ -98,7 +99,7 @@ def _check_and_load(trainer: Any, record: dict[str, Any]) -> dict[str, Any] | No
             f"cannot resume: {str(run.file('config.json'))!r} is not valid JSON ({exc})"
         ) from exc
     check_resume(saved, record, path=str(run.path))
-    state = load_checkpoint(run.checkpoints, trainer.model, log=trainer.log)
+    state = load_checkpoint(run.checkpoints, context.model, log=context.log)
     if state is None and run.file("model.keras").exists():
         raise CheckpointError(
             f"cannot resume: the run in {str(run.path)!r} finished and its checkpoints were "
@@ -108,35 +109,35 @@ def _check_and_load(trainer: Any, record: dict[str, Any]) -> dict[str, Any] | No
     return state
 
 
-def _skipped_images(trainer: Any) -> list[tuple[str, str]]:
+def _skipped_images(context: RunContext) -> list[tuple[str, str]]:
     out: dict[str, str] = {}
-    for report in getattr(trainer, "_decode_reports", None) or ():
+    for report in context.decode_reports:
         if report is not None:
             out.update(report.skipped)
     return list(out.items())
 
 
-def finish_run(trainer: Any, history: TrainingHistory) -> None:
+def finish_run(context: RunContext, history: TrainingHistory) -> None:
     """Restores the best weights; writes the history, the curves and ``model.keras``.
 
     With ``Trainer(keep_checkpoints="none")`` the checkpoints are then deleted.
     """
-    run, model = trainer.run, trainer.model
+    run, model = context.run, context.model
     restored = True
     if run is not None and load_best_weights(run.checkpoints, model) is not None:
         pass
-    elif trainer.best_weights_in_memory is not None:
-        model.set_weights(trainer.best_weights_in_memory)
+    elif context.best_weights_in_memory is not None:
+        model.set_weights(context.best_weights_in_memory)
     else:
         restored = False
     if restored:
-        trainer.log(
+        context.log(
             f"restored the best weights: epoch {history.best_epoch} "
             f"({history.monitor}={history.best_value:.4f})"
         )
-    skipped = _skipped_images(trainer)
+    skipped = _skipped_images(context)
     for path, reason in skipped:
-        trainer.log(f"skipped unreadable image {path!r}: {reason}")
+        context.log(f"skipped unreadable image {path!r}: {reason}")
     if run is None:
         return
     if skipped:
@@ -153,15 +154,15 @@ def finish_run(trainer: Any, history: TrainingHistory) -> None:
         model,
         run.file("model.keras"),
         overwrite=True,
-        class_names=list(trainer.class_names or []),
+        class_names=list(context.class_names or []),
         training=history.to_dict(),  # the input description (resize mode) is the model's
     )
-    trainer.log(f"saved {run.file('model.keras')}")
-    if trainer.keep_checkpoints == "none":
+    context.log(f"saved {run.file('model.keras')}")
+    if context.keep_checkpoints == "none":
         freed = discard_checkpoints(run.checkpoints)
         if run.checkpoints.is_dir() and not any(run.checkpoints.iterdir()):
             run.checkpoints.rmdir()
-        trainer.log(
+        context.log(
             f"deleted the checkpoints ({freed / 2**20:.1f} MB; keep_checkpoints='none'): "
             "model.keras is the result of this run"
         )

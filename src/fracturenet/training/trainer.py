@@ -14,9 +14,20 @@ from fracturenet.hardware import HardwareInfo, detect_hardware, is_chief
 from fracturenet.models.weights import weights_info
 from fracturenet.training.callbacks import EpochCallback
 from fracturenet.training.checkpoint import restore_optimizer
+from fracturenet.training.context import RunContext, context_attribute
 from fracturenet.training.distributed import fit_distributed
+from fracturenet.training.fit_arguments import (
+    check_fit_arguments,
+    fit_config,
+    resolve_class_weight,
+)
 from fracturenet.training.frozen_features import frozen_features
 from fracturenet.training.history import TrainingHistory
+from fracturenet.training.model_building import (
+    build_under_plan,
+    model_builder,
+    plan_for_built_model,
+)
 from fracturenet.training.precise_bn import PreciseBatchNorm
 from fracturenet.training.recipes import (
     BlowUpGuard,
@@ -28,14 +39,6 @@ from fracturenet.training.recipes import (
 from fracturenet.training.run_cleanup import discard_new_run_dir
 from fracturenet.training.run_files import finish_run, start_run
 from fracturenet.training.rundir import RunDirectory
-from fracturenet.training.setup import (
-    build_under_plan,
-    check_fit_arguments,
-    fit_config,
-    model_builder,
-    plan_for_built_model,
-    resolve_class_weight,
-)
 
 __all__ = ["KEEP_CHECKPOINTS", "Trainer"]
 
@@ -113,6 +116,22 @@ class Trainer:
         1
     """
 
+    model = context_attribute("model", "The Keras model being trained.")
+    model_config = context_attribute("model_config", "The ModelConfig, or None.")
+    plan = context_attribute("plan", "The ExecutionPlan: device, precision, strategy.")
+    hardware = context_attribute("hardware", "The HardwareInfo the plan was made for.")
+    strategy = context_attribute("strategy", "The live distribution strategy, or None.")
+    run = context_attribute("run", "The RunDirectory, or None.")
+    seed = context_attribute("seed", "Seed of weights initialisation and shuffling.")
+    verbose = context_attribute("verbose", "0 silent, 1 progress bars, 2 a line an epoch.")
+    resume = context_attribute("resume", "Whether this run continues the one in run_dir.")
+    keep_checkpoints = context_attribute("keep_checkpoints", "Checkpoints kept in run_dir.")
+    multi_worker = context_attribute("multi_worker", "Whether this is one of several workers.")
+    class_names = context_attribute("class_names", "The class names, once known.")
+    best_weights_in_memory = context_attribute(
+        "best_weights_in_memory", "The best weights when there is no run folder."
+    )
+
     def __init__(
         self,
         model: Any,
@@ -137,6 +156,7 @@ class Trainer:
                 f"{', '.join(map(repr, KEEP_CHECKPOINTS))}. "
                 f"Received: keep_checkpoints={keep_checkpoints!r}"
             )
+        self.context = RunContext()  # what the helpers share; the attributes below live in it
         self.keep_checkpoints = keep_checkpoints
         self.seed = int(seed)
         self.verbose = verbose
@@ -146,7 +166,6 @@ class Trainer:
         self.input_spec: Any = None  # the model's InputSpec, resolved by fit
         self.resume = resume
         self.best_weights_in_memory: list[Any] | None = None
-        self._folded_extractor: tuple[Any, Any] | None = None
         multi_worker = not isinstance(model, keras.Model) and _is_multi_worker(
             strategy if not isinstance(strategy, str) else None, strategy, self.hardware
         )
@@ -180,17 +199,9 @@ class Trainer:
             self.log("multi_worker: this worker is not the chief; only the chief writes run_dir")
 
     # ------------------------------------------------------------------ helpers
-    def _scope(self) -> Any:
-        import contextlib
-
-        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
-
     def log(self, message: str) -> None:
         """Prints ``message`` (unless quiet) and appends it to the run's ``train.log``."""
-        if self.verbose:
-            print(f"[fracturenet] {message}", flush=True)
-        if self.run is not None:
-            self.run.append_log(message)
+        self.context.log(message)
 
     def _make_dataset(
         self,
@@ -230,7 +241,7 @@ class Trainer:
         """Compiles ``model`` for one phase; ``epochs > 0`` schedules the rate over them."""
         recipe = self.recipe
         binary = model.output_shape[-1] == 1
-        with self._scope():
+        with self.context.scope():
             model.compile(
                 optimizer=recipe_optimizer(
                     recipe,
@@ -391,7 +402,7 @@ class Trainer:
             if isinstance(val, Manifest)
             else val
         )
-        self._decode_reports = [getattr(d, "decode_report", None) for d in (train_ds, val_ds)]
+        self.context.decode_reports = [getattr(d, "decode_report", None) for d in (train_ds, val_ds)]
         mode = feature_cache
         if mode == "auto":
             mode = "memory" if isinstance(train, Manifest) and augment is None else "off"
@@ -412,7 +423,7 @@ class Trainer:
         config["recipe"] = {k: v for k, v in self.recipe.to_dict().items() if k != "lr"}
         self.log(f"recipe: {self.recipe.name} ({self.recipe.reason})")
         self._record_training_data(train, val, monitor, fine_tune_epochs)
-        state = start_run(self, config, history, {"train": train, "val": val})
+        state = start_run(self.context, config, history, {"train": train, "val": val})
         done = int(state["epoch"]) if state else 0
         steps = steps_per_epoch(train, gbatch)
         if self.recipe.name == "scratch":
@@ -433,7 +444,7 @@ class Trainer:
                     unfreeze, fine_tune_lr, steps, weights, early_stopping, history,
                     bool(train_batchnorm),
                 )  # fmt: skip
-        finish_run(self, history)
+        finish_run(self.context, history)
         return history
 
     def _record_training_data(
@@ -491,13 +502,13 @@ class Trainer:
         set_trainable(self.model, "none")
         if mode != "off":
             extractor, head = split_feature_extractor(self.model)
-            x_tr, y_tr = frozen_features(self, extractor, train_ds, train, mode, cache_dir)
+            x_tr, y_tr = frozen_features(self.context, extractor, train_ds, train, mode, cache_dir)
             val_arg = (
-                frozen_features(self, extractor, val_ds, val, mode, cache_dir)
+                frozen_features(self.context, extractor, val_ds, val, mode, cache_dir)
                 if val_ds is not None
                 else None
             )
-            self._folded_extractor = None  # the folded copy is only for extraction
+            self.context.folded_extractor = None  # the folded copy is only for extraction
             active, fit_x, fit_kw = head, x_tr, {"y": y_tr, "batch_size": gbatch, "shuffle": True}
         else:
             val_arg = val_ds
@@ -597,7 +608,7 @@ class Trainer:
         history: TrainingHistory,
         extra_callbacks: list[Any] | None = None,
     ) -> None:
-        callbacks = [EpochCallback(self, phase, history, patience), *(extra_callbacks or [])]
+        callbacks = [EpochCallback(self.context, phase, history, patience), *(extra_callbacks or [])]
         if phase != "head" and not self.multi_worker:
             # first: the checkpoint written at the epoch's end holds recalibrated statistics
             data = (x, fit_kw["y"]) if "y" in fit_kw else x
@@ -618,7 +629,7 @@ class Trainer:
             )
             return
         bars = self.verbose == 1 and sys.stdout.isatty()
-        with self._scope():
+        with self.context.scope():
             active.fit(
                 x,
                 validation_data=val,

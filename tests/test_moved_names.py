@@ -31,6 +31,12 @@ MOVED = [
     ("fracturenet.data", "PHANTOM_CLASSES", "fracturenet.phantoms"),
     ("fracturenet.data.synthetic", "make_synthetic_fractures", "fracturenet.phantoms"),
     ("fracturenet.data.synthetic", "NO_FRACTURE", "fracturenet.phantoms.generator"),
+    # internals no longer exported by their package (issue 17 item 5)
+    ("fracturenet.training", "fit_distributed", "fracturenet.training.distributed"),
+    ("fracturenet.training", "predict_local", "fracturenet.training.distributed"),
+    ("fracturenet.inference", "resolve_precision", "fracturenet.inference.precision"),
+    ("fracturenet.inference", "with_precision", "fracturenet.inference.precision"),
+    ("fracturenet.inference", "run_model_path", "fracturenet.inference.sources"),
 ]
 
 

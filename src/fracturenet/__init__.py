@@ -2,7 +2,8 @@
 
 Importing the package is cheap and has no side effects: the public names below are loaded
 from their subpackages on first use (TensorFlow is imported only when a name that needs it
-is touched).
+is touched). The public surface has one source: ``_LAZY`` (name -> defining module) and
+:mod:`fracturenet.exceptions`' ``__all__``; ``__all__`` is made from them.
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from fracturenet import exceptions as _exceptions
 from fracturenet._version import __version__
-from fracturenet.exceptions import (
+from fracturenet.exceptions import (  # noqa: F401  (re-exported: __all__ is built below)
+    CheckpointError,
     ComparisonError,
     DatasetError,
+    DiskFullError,
     ExplainError,
     FractureNetError,
     ImageDecodeError,
     MissingExtraError,
     ModelFormatError,
+    ResumeMismatchError,
     RunDirectoryExistsError,
+    RunLockedError,
     UnknownBackboneError,
     WeightsMismatchError,
     WeightsUnavailableError,
@@ -139,70 +145,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from fracturenet.training import Trainer, TrainingHistory  # noqa: F401
     from fracturenet.workflows import cross_validate, run_demo  # noqa: F401
 
-__all__ = [
-    "__version__",
-    "ComparisonError",
-    "DatasetError",
-    "ExplainError",
-    "FractureNetError",
-    "ImageDecodeError",
-    "MissingExtraError",
-    "ModelFormatError",
-    "RunDirectoryExistsError",
-    "UnknownBackboneError",
-    "WeightsMismatchError",
-    "WeightsUnavailableError",
-    "DataConfig",
-    "ModelConfig",
-    "TrainerConfig",
-    "TrainingConfig",
-    "RunConfig",
-    "Manifest",
-    "discover",
-    "load_image",
-    "make_dataset",
-    "audit",
-    "AuditReport",
-    "train_val_test_split",
-    "group_kfold",
-    "make_synthetic_fractures",
-    "load_fracture_mask",
-    "class_weights",
-    "build_classifier",
-    "list_backbones",
-    "get_backbone",
-    "register_backbone",
-    "BackboneSpec",
-    "save_model",
-    "load_model",
-    "read_metadata",
-    "save_backbone_weights",
-    "set_trainable",
-    "trainable_summary",
-    "imagenet_weights_cached",
-    "Trainer",
-    "TrainingHistory",
-    "plan_execution",
-    "detect_hardware",
-    "evaluate",
-    "compare",
-    "compute_metrics",
-    "EvaluationReport",
-    "ComparisonResult",
-    "fit_temperature",
-    "calibrate",
-    "overlay",
-    "save_explanation_grid",
-    "explain_to_folder",
-    "compare_methods",
-    "Explanations",
-    "run_demo",
-    "cross_validate",
-    "CrossValidationResult",
-    "Predictor",
-    "PredictionResult",
-    "export_model",
-]
+# one source: the exceptions module's __all__ and the lazy map (tests/test_public_surface.py
+# checks that the imports above and under TYPE_CHECKING list exactly these names)
+__all__ = ["__version__", *_exceptions.__all__, *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

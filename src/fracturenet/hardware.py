@@ -33,8 +33,6 @@ __all__ = [
     "ExecutionPlan",
     "detect_hardware",
     "plan_execution",
-    "apply_plan",
-    "is_chief",
     "PRECISIONS",
     "STRATEGIES",
 ]

@@ -7,7 +7,9 @@ import pytest
 from PIL import Image
 
 from fracturenet.exceptions import ImageDecodeError, ModelFormatError
-from fracturenet.inference import PredictionResult, Predictor, run_model_path, with_precision
+from fracturenet.inference import PredictionResult, Predictor
+from fracturenet.inference.precision import with_precision
+from fracturenet.inference.sources import run_model_path
 from tests.inference.conftest import CLASSES
 
 

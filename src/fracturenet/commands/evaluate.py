@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
     from fracturenet.evaluation.provenance import leakage_warning
-    from fracturenet.inference import run_model_path
+    from fracturenet.inference.sources import run_model_path
     from fracturenet.models import input_spec, load_model, read_metadata
 
     check_positive("batch_size", args.batch_size)

@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
 def run(args: argparse.Namespace) -> int:
     from fracturenet.data.bad_images import readable_files
     from fracturenet.explain import METHODS, explain_to_folder
-    from fracturenet.inference import iter_image_files, run_model_path
+    from fracturenet.inference import iter_image_files
+    from fracturenet.inference.sources import run_model_path
     from fracturenet.models import input_spec, load_model, read_metadata
 
     if args.method not in METHODS:

@@ -9,10 +9,11 @@ Example:
     (2, 2)
 """
 
-from fracturenet.inference.precision import INFERENCE_PRECISIONS, resolve_precision, with_precision
+from fracturenet._deprecation import moved_names
+from fracturenet.inference.precision import INFERENCE_PRECISIONS
 from fracturenet.inference.predictor import Predictor
 from fracturenet.inference.results import PredictionResult
-from fracturenet.inference.sources import as_image_batch, iter_image_files, run_model_path
+from fracturenet.inference.sources import as_image_batch, iter_image_files
 
 __all__ = [
     "INFERENCE_PRECISIONS",
@@ -20,7 +21,14 @@ __all__ = [
     "Predictor",
     "as_image_batch",
     "iter_image_files",
-    "resolve_precision",
-    "run_model_path",
-    "with_precision",
 ]
+
+# internals that used to be exported (the CLI's and the Predictor's helpers)
+__getattr__ = moved_names(
+    __name__,
+    {
+        "resolve_precision": "fracturenet.inference.precision",
+        "with_precision": "fracturenet.inference.precision",
+        "run_model_path": "fracturenet.inference.sources",
+    },
+)

@@ -72,7 +72,7 @@ class Trainer:
     model itself, i.e. when ``model`` is a :class:`~fracturenet.config.ModelConfig` or a
     zero-argument callable. A model that is already built is used as it is (default
     strategy, its own precision). Under ``MultiWorkerMirroredStrategy`` both phases run in
-    :func:`~fracturenet.training.fit_distributed` (Keras' ``fit`` cannot run there), and
+    ``fracturenet.training.distributed.fit_distributed`` (Keras' ``fit`` cannot run there), and
     only the chief worker writes ``run_dir``.
 
     Args:

@@ -8,6 +8,7 @@ from fracturenet._deprecation import moved_names
 from fracturenet.data.audit import audit, group_duplicates
 from fracturenet.data.audit_report import AuditReport, ImageRecord
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
+from fracturenet.data.class_weighting import CLASS_WEIGHT_MODES, class_weights
 from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.decode import DEFAULT_MAX_PIXELS, load_image
 from fracturenet.data.dicom import load_dicom
@@ -17,7 +18,6 @@ from fracturenet.data.manifest import Manifest, normalise_split
 from fracturenet.data.pipeline import DecodeReport, make_dataset, skipped_files
 from fracturenet.data.resize import RESIZE_MODES, resize_geometry, resize_image, restore_geometry
 from fracturenet.data.splits import group_kfold, train_val_test_split
-from fracturenet.data.weights import CLASS_WEIGHT_MODES, class_weights
 
 __all__ = [
     "AUGMENT_PRESETS",

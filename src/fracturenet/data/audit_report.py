@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from fracturenet._json_results import JsonResult
 from fracturenet.data.manifest import Manifest
 
 __all__ = ["AuditReport", "ImageRecord"]
@@ -75,7 +75,7 @@ def _write_text(path: str | os.PathLike[str], text: str, overwrite: bool) -> str
 
 
 @dataclass(frozen=True)
-class AuditReport:
+class AuditReport(JsonResult):
     """Findings of a dataset audit; image references are indices into ``manifest``.
 
     Attributes:
@@ -239,22 +239,6 @@ class AuditReport:
             "tiny": [self._image(i) for i in self.tiny],
         }
 
-    def to_json(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
-        """Writes :meth:`to_dict` as JSON.
-
-        Args:
-            path: Output file.
-            overwrite: Replace an existing file. Defaults to `False`.
-
-        Returns:
-            The path written.
-
-        Raises:
-            FileExistsError: If ``path`` exists and ``overwrite`` is false.
-        """
-        return _write_text(path, json.dumps(self.to_dict(), indent=2), overwrite)
-
-    # ----- for people -------------------------------------------------------------------
     def summary(self) -> str:
         """Returns a readable multi-line summary for the terminal."""
         c, s = self.counts(), self.settings

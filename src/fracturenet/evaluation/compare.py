@@ -12,7 +12,6 @@ Holm-adjusted one, labelled as such, when there are more than two models) is bel
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,13 +19,9 @@ from itertools import combinations
 
 import numpy as np
 
+from fracturenet._json_results import JsonResult, to_jsonable, write_new_file
 from fracturenet.evaluation.bootstrap import ConfidenceInterval, paired_bootstrap_diff
-from fracturenet.evaluation.export import (
-    html_page,
-    markdown_tables_to_html,
-    to_jsonable,
-    write_new_file,
-)
+from fracturenet.evaluation.html_pages import html_page, markdown_tables_to_html
 from fracturenet.evaluation.provenance import (
     describe_split,
     leakage_warning,
@@ -186,7 +181,7 @@ def _check_same_images(reports: Sequence[EvaluationReport], names: Sequence[str]
 
 
 @dataclass(frozen=True)
-class ComparisonResult:
+class ComparisonResult(JsonResult):
     """Side-by-side results of several models and their pairwise comparisons.
 
     Attributes:
@@ -244,12 +239,6 @@ class ComparisonResult:
                 ],
                 "verdict": self.verdict,
             }
-        )
-
-    def to_json(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
-        """Writes :meth:`to_dict` as JSON; refuses to replace a file unless ``overwrite``."""
-        return write_new_file(
-            path, json.dumps(self.to_dict(), indent=1, allow_nan=False), overwrite=overwrite
         )
 
     def to_markdown(self) -> str:

@@ -12,14 +12,12 @@ Two views of the same k trained models are kept, because they answer different q
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from fracturenet.evaluation.export import to_jsonable, write_new_file
+from fracturenet._json_results import JsonRoundTrip, to_jsonable
 from fracturenet.evaluation.report import EvaluationReport
 
 __all__ = ["CrossValidationResult", "FoldResult", "SUMMARY_METRICS"]
@@ -67,7 +65,7 @@ class FoldResult:
 
 
 @dataclass(eq=False)
-class CrossValidationResult:
+class CrossValidationResult(JsonRoundTrip):
     """Per-fold results, their mean ± sd, and the pooled out-of-fold report.
 
     Attributes:
@@ -227,28 +225,3 @@ class CrossValidationResult:
         oof = EvaluationReport.from_dict(data["oof"], source=source)
         return cls(folds, oof, data["model_name"], dict(data.get("settings", {})))
 
-    def to_json(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
-        """Saves the result as JSON; :meth:`from_json` reads it back.
-
-        Args:
-            path: Output file; its folder is created if needed.
-            overwrite: Replace an existing file. Defaults to `False`.
-
-        Returns:
-            The path written.
-
-        Raises:
-            FileExistsError: If ``path`` exists and ``overwrite`` is false.
-        """
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        return write_new_file(path, text, overwrite=overwrite)
-
-    @classmethod
-    def from_json(cls, path: str | os.PathLike[str]) -> CrossValidationResult:
-        """Reads a result saved with :meth:`to_json`.
-
-        Raises:
-            ValueError: If the file is not a fracturenet cross-validation result.
-        """
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh), source=str(path))

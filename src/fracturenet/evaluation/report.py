@@ -6,23 +6,16 @@ numbers, so that two saved reports can later be compared image by image.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from fracturenet._json_results import JsonRoundTrip, from_jsonable, to_jsonable, write_new_file
 from fracturenet.evaluation.bootstrap import ConfidenceInterval, bootstrap_ci
-from fracturenet.evaluation.export import (
-    from_jsonable,
-    html_page,
-    markdown_tables_to_html,
-    to_jsonable,
-    write_new_file,
-)
+from fracturenet.evaluation.html_pages import html_page, markdown_tables_to_html
 from fracturenet.evaluation.metrics import compute_metrics, validate_predictions
 from fracturenet.evaluation.provenance import (
     PROVENANCE_KEYS,
@@ -73,7 +66,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 @dataclass(eq=False)
-class EvaluationReport:
+class EvaluationReport(JsonRoundTrip):
     """Metrics, bootstrap intervals and the predictions of one model on one test set.
 
     Attributes:
@@ -221,39 +214,6 @@ class EvaluationReport:
             model_name=data.get("model_name"),
             info=data.get("info", {}),
         )
-
-    def to_json(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
-        """Saves the report (predictions included) as JSON; :meth:`from_json` reads it back.
-
-        Args:
-            path: Output file; its folder is created if needed.
-            overwrite: Replace an existing file. Defaults to `False`.
-
-        Returns:
-            The path written.
-
-        Raises:
-            FileExistsError: If ``path`` exists and ``overwrite`` is false.
-        """
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        return write_new_file(path, text, overwrite=overwrite)
-
-    @classmethod
-    def from_json(cls, path: str | os.PathLike[str]) -> EvaluationReport:
-        """Loads a report saved by :meth:`to_json`.
-
-        Raises:
-            FileNotFoundError: If ``path`` does not exist.
-            ValueError: If the file is not JSON or not an evaluation report.
-        """
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f"{str(path)!r} is not valid JSON ({err}); pass a file written by "
-                f"EvaluationReport.to_json. Received: path={str(path)!r}"
-            ) from err
-        return cls.from_dict(data, source=repr(str(path)))
 
     def headline_rows(self) -> list[tuple[str, float, ConfidenceInterval | None]]:
         """Returns ``(metric, value, interval or None)`` for the headline metrics present."""

@@ -37,7 +37,7 @@ from fracturenet.training.recipes import (
     steps_per_epoch,
 )
 from fracturenet.training.run_cleanup import discard_new_run_dir
-from fracturenet.training.run_files import finish_run, start_run
+from fracturenet.training.run_lifecycle import finish_run, start_run
 from fracturenet.training.rundir import RunDirectory
 
 __all__ = ["KEEP_CHECKPOINTS", "Trainer"]

@@ -48,3 +48,21 @@ def test_every_public_name_resolves_from_the_module_the_map_names():
 
     for name, module in fracturenet._LAZY.items():
         assert hasattr(importlib.import_module(module), name), f"{module}.{name}"
+
+
+def test_value_and_type_errors_use_one_style():
+    """Every ValueError/TypeError the package raises says what it received (Keras' style:
+    "Argument `x` must be ... Received: x=...")."""
+    src = INIT.parent
+    offenders = []
+    for path in sorted(src.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and getattr(node.exc.func, "id", "") in ("ValueError", "TypeError")
+                and "Received" not in (ast.get_source_segment(text, node.exc) or "")
+            ):
+                offenders.append(f"{path.relative_to(src)}:{node.lineno}")
+    assert not offenders, offenders

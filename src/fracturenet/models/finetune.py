@@ -68,13 +68,19 @@ def block_start_index(model: keras.Model, top_blocks: int) -> int:
             return 0
         end = spec.blocks[count - top_blocks - 1]
         if end not in names:
-            raise ValueError(f"Backbone {spec.name!r} has no block-end layer {end!r}.")
+            raise ValueError(
+                f"Backbone {spec.name!r} has no block-end layer {end!r} (its registry entry "
+                f"names blocks this model lacks). Received: policy={top_blocks!r}"
+            )
         return names.index(end) + 1
     prefix = spec.blocks[count - top_blocks]
     for index, lname in enumerate(names):
         if lname.startswith(prefix):
             return index
-    raise ValueError(f"Backbone {spec.name!r} has no layer starting with {prefix!r}.")
+    raise ValueError(
+        f"Backbone {spec.name!r} has no layer starting with {prefix!r} (its registry entry "
+        f"names blocks this model lacks). Received: policy={top_blocks!r}"
+    )
 
 
 def set_trainable(model: keras.Model, policy: str | int, *, train_batchnorm: bool = False) -> None:

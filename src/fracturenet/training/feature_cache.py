@@ -83,7 +83,10 @@ def extract_features(
         if bar is not None:
             bar.update()
     if not feats:
-        raise ValueError("Cannot extract features: the dataset yielded no batches.")
+        raise ValueError(
+            "Cannot extract features: the dataset yielded no batches. Pass a dataset with at "
+            "least one batch. Received: an empty dataset"
+        )
     return np.concatenate(feats), np.concatenate(labels)
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from fracturenet._json_results import write_new_file
+
 __all__ = ["PredictionResult"]
 
 
@@ -117,15 +119,7 @@ class PredictionResult:
         Raises:
             FileExistsError: If ``path`` exists and ``overwrite`` is False.
         """
-        target = Path(path)
-        if target.exists() and not overwrite:
-            raise FileExistsError(
-                f"{str(target)!r} already exists; choose a new file or pass overwrite=True "
-                f"(--overwrite). Received: path={str(path)!r}"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.csv_text(), encoding="utf-8")
-        return target
+        return Path(write_new_file(path, self.csv_text(), overwrite=overwrite))
 
     @classmethod
     def concatenate(cls, parts: Sequence[PredictionResult]) -> PredictionResult:

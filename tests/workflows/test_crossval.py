@@ -52,6 +52,7 @@ def cv(with_copies) -> CrossValidationResult:
         seed=0,
         epochs=1,
         image_size=32,
+        weights=None,
         val_fraction=0.25,
         batch_size=16,
         bootstrap=50,

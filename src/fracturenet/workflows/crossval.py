@@ -113,7 +113,7 @@ def cross_validate(
     epochs: int = 5,
     fine_tune_epochs: int = 0,
     image_size: int | None = None,
-    weights: str | None = None,
+    weights: str | None = "imagenet",
     val_fraction: float = 0.0,
     batch_size: int = 32,
     trainer_kwargs: dict[str, Any] | None = None,
@@ -146,7 +146,8 @@ def cross_validate(
         image_size: Model input side in pixels. Defaults to `None` (the backbone's default,
             or the ModelConfig's ``input_shape``).
         weights: Initial backbone weights for a backbone name (``"imagenet"``, ``None`` or a
-            file). Ignored for a ModelConfig. Defaults to `None`.
+            file). Ignored for a ModelConfig. Defaults to `"imagenet"`, as
+            ``build_classifier`` and ``ModelConfig``.
         val_fraction: Fraction of each training fold held out (group-aware) as validation
             for best-epoch selection and early stopping; 0 selects on training metrics.
             Defaults to `0.0`.
@@ -177,7 +178,7 @@ def cross_validate(
         >>> from fracturenet.phantoms import make_synthetic_fractures
         >>> m = make_synthetic_fractures(tempfile.mkdtemp(), images_per_class=4, image_size=32)
         >>> cv = cross_validate(m, backbone="vgg16", k=2, groups=None, epochs=1,
-        ...                     image_size=32, bootstrap=0)
+        ...                     image_size=32, weights=None, bootstrap=0)
         >>> cv.k, len(cv.oof.ids) == len(m.subset("train"))  # the Test split stays out
         (2, True)
     """

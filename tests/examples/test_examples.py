@@ -12,13 +12,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
-# script -> files its --quick run must write into --out
+# script -> files its --quick run must write into --out. compare_backbones.py is run (once,
+# about 4 minutes) by tests/workflows/test_crossval.py::test_compare_backbones_example_quick,
+# which also checks its verdict and files.
 EXPECTED = {
     "demo_api.py": ["comparison.png", "vgg16/model.keras", "resnet50/model.keras"],
     "train_on_folder.py": ["metrics.json", "report.html", "confusion_matrix.png"],
     "audit_dataset.py": ["audit.json", "audit.html", "duplicate_clusters.png"],
     "explain_predictions.py": ["explanations.png", "per_image/index.html"],
-    "compare_backbones.py": [],
     "export_and_predict.py": [],
     "transfer_own_images.py": [
         "smallcnn-archive.h5",

@@ -130,5 +130,7 @@ def test_train_marks_the_validation_split_as_used_for_selection(
 
     model = build_classifier("vgg16", num_classes=phantoms.num_classes, input_shape=(32, 32, 3),
                              weights=None)  # fmt: skip
-    train._evaluate(model, phantoms, s, split=split)
+    from fracturenet.config import DataConfig
+
+    train._evaluate(model, phantoms, s, split=split, data=DataConfig(batch_size=4))
     assert (seen["split"], seen["used_for_selection"]) == (split, selection)

@@ -170,21 +170,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(
-    model: Any, manifest: Any, s: dict[str, Any], split: str, data: Any = None
-) -> Any:
+def _evaluate(model: Any, manifest: Any, s: dict[str, Any], split: str, data: Any) -> Any:
     import dataclasses
 
-    from fracturenet.config import DataConfig
     from fracturenet.data import make_dataset
     from fracturenet.data.bad_images import kept_paths
     from fracturenet.evaluation import evaluate
     from fracturenet.models import input_spec
 
     spec = input_spec(model)  # as trained: size, channels, resize mode
-    data = dataclasses.replace(
-        data or DataConfig(batch_size=s["batch_size"], on_error=s["on_error"]),
-        image_size=spec.size, channels=spec.channels, resize_mode=spec.resize_mode
+    data = dataclasses.replace(  # the run's pipeline settings, fitted as the model was trained
+        data, image_size=spec.size, channels=spec.channels, resize_mode=spec.resize_mode
     )
     ds = make_dataset(manifest, **data.kwargs())
     return evaluate(

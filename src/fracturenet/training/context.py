@@ -9,7 +9,6 @@ attributes (``model``, ``run``, ``plan``, ``class_names``...) read and write the
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +78,3 @@ def context_attribute(name: str, doc: str) -> property:
         setattr(self.context, name, value)
 
     return property(get, set_, doc=doc)
-
-
-#: Callable type of :meth:`RunContext.log`, for helpers that take only the log.
-LogFunction = Callable[[str], None]

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from fracturenet._json_results import JsonResult
+from fracturenet._json_results import JsonResult, write_new_file
 from fracturenet.data.manifest import Manifest
 
 __all__ = ["AuditReport", "ImageRecord"]
@@ -60,18 +60,6 @@ def _refuse_existing(path: str, overwrite: bool) -> None:
             f"{path!r} already exists and the audit does not overwrite files. Choose another "
             f"path or pass overwrite=True. Received: path={path!r}, overwrite={overwrite}"
         )
-
-
-def _write_text(path: str | os.PathLike[str], text: str, overwrite: bool) -> str:
-    path = os.fspath(path)
-    _refuse_existing(path, overwrite)
-    try:
-        with open(path, "w" if overwrite else "x", encoding="utf-8") as f:
-            f.write(text)
-    except FileExistsError:  # created between the check and the open
-        _refuse_existing(path, overwrite)
-        raise
-    return path
 
 
 @dataclass(frozen=True)
@@ -363,4 +351,4 @@ class AuditReport(JsonResult):
             parts += [f"<li>{html.escape(p)}: {html.escape(r)}</li>" for p, r in self.unreadable]
             parts.append("</ul>")
         parts.append("</body></html>")
-        return _write_text(path, "\n".join(parts), overwrite)
+        return write_new_file(path, "\n".join(parts), overwrite=overwrite)

@@ -17,8 +17,10 @@ JSON object with images/s of:
   bottleneck of training.
 
 and the ratios (``> 1`` means fracturenet is faster), plus the process CPU time per image
-of each (steadier than wall time when other jobs share the machine), the 1-minute load
-average before each repeat and at the end. Goals: first epoch ratio >= 1, cached
+of each (steadier than wall time when other jobs share the machine), the cores each used
+(CPU seconds over wall seconds), the first epoch with the decode pool held to one thread (what
+decoding on every core buys, ``ratio_decode_threads_vs_one_thread_first_epoch``), and the
+1-minute load average before each repeat and at the end. Goals: first epoch ratio >= 1, cached
 epoch ratio >= 5. The OS page cache is warmed by reading every file once before any timing,
 so neither loader pays the disk.
 
@@ -58,17 +60,42 @@ def _flatten(paths: list[str], labels: list[int], class_names: list[str]) -> str
 
 
 _CPU: dict[str, list[float]] = {}
+_CORES: dict[str, list[float]] = {}
 
 
 def _epoch(ds, tag: str | None = None) -> tuple[float, int]:
-    """Wall seconds and images of one epoch; CPU ms per image is recorded under ``tag``."""
+    """Wall seconds and images of one epoch.
+
+    Under ``tag`` it records the CPU ms per image and the cores used (process CPU seconds of
+    all threads over wall seconds: 2.0 means both cores of this machine were busy throughout).
+    """
     t0, c0 = time.perf_counter(), time.process_time()
     n = 0
     for x, _ in ds:
         n += int(x.shape[0])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if tag:
-        _CPU.setdefault(tag, []).append(1000 * (time.process_time() - c0) / max(n, 1))
-    return time.perf_counter() - t0, n
+        _CPU.setdefault(tag, []).append(1000 * cpu / max(n, 1))
+        _CORES.setdefault(tag, []).append(cpu / wall)
+    return wall, n
+
+
+def _one_decode_thread():
+    """Context: the decode pool limited to one thread (the serial path), then restored."""
+    import contextlib
+
+    from fracturenet.data import _decode_pool
+
+    @contextlib.contextmanager
+    def scope():
+        saved = _decode_pool.decode_threads
+        _decode_pool.decode_threads = lambda: 1
+        try:
+            yield
+        finally:
+            _decode_pool.decode_threads = saved
+
+    return scope()
 
 
 def _model_step_rate(image_size: int, batch_size: int, steps: int = 3) -> float:
@@ -124,6 +151,7 @@ def main() -> None:
         keras_times: list[float] = []
         first: dict[str, list[float]] = {"memory": [], "file": []}
         cached: dict[str, list[float]] = {"memory": [], "file": []}
+        serial: list[float] = []
         for r in range(a.repeats):
             kds = keras.utils.image_dataset_from_directory(
                 flat, image_size=size, batch_size=a.batch_size, shuffle=False, verbose=False
@@ -145,6 +173,11 @@ def main() -> None:
                         )
                         cached[kind].append(_epoch(ds2)[0])
                 shutil.rmtree(cache_dir)
+            with _one_decode_thread():  # what the threads buy: the same epoch decoded serially
+                ds = make_dataset(
+                    manifest, image_size=size, batch_size=a.batch_size, cache="memory"
+                )
+                serial.append(_epoch(ds, "fracturenet_memory_first_epoch_one_decode_thread")[0])
         res["load_avg_1min"].append(round(os.getloadavg()[0], 2))
         keras_rate = n / statistics.median(keras_times)
         res["keras_epoch_images_per_s"] = round(keras_rate, 1)
@@ -161,9 +194,14 @@ def main() -> None:
             res[f"ratio_{kind}_cached_epoch_vs_keras"] = round(
                 res[f"fracturenet_{kind}_cached_epoch_images_per_s"] / keras_rate, 2
             )
+        res["ratio_decode_threads_vs_one_thread_first_epoch"] = round(
+            statistics.median(s / f for s, f in zip(serial, first["memory"], strict=True)), 2
+        )
         # CPU time per image (all threads) is steadier than wall time on a shared machine.
         for tag, values in _CPU.items():
             res[f"{tag}_cpu_ms_per_image"] = round(statistics.median(values), 2)
+        for tag, values in _CORES.items():
+            res[f"{tag}_cores_used"] = round(statistics.median(values), 2)
         if not a.no_model:
             rate = _model_step_rate(a.image_size, a.batch_size)
             res["model_train_step_images_per_s_mobilenet_v2"] = round(rate, 1)

@@ -5,10 +5,11 @@ Stage order: decode + resize (parallel map, order kept) -> drop unreadable (``sk
 cache (``uint8``) -> shuffle -> balanced resampling -> batch -> float32 + augmentation ->
 prefetch. Without a cache, shuffling permutes file indices before decoding (cheap).
 
-Decoding is :func:`fracturenet.data.load_resized` (Pillow), chunks of 8 files per
+Decoding is :func:`fracturenet.data.load_resized_planes` (Pillow; grey pictures stay one
+channel until they are broadcast into the batch), chunks of 8 files per
 ``tf.numpy_function`` call, each chunk spread over a thread pool shared by the process (one
-thread per CPU, results in file order); Pillow releases the GIL while decoding and resizing,
-so every core decodes. JPEGs are
+thread per CPU, results in file order, the number in flight bounded by the memory budget);
+Pillow releases the GIL while decoding and resizing, so every core decodes. JPEGs are
 decoded at the smallest DCT scale (1/2, 1/4, 1/8; Pillow ``draft``) at which the resized
 box still covers its target, then
 box-reduced by an integer factor while more than 2x too large, then scaled bilinearly into
@@ -31,7 +32,7 @@ import numpy as np
 from fracturenet.data._decode_pool import decode_threads, map_outcomes
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
 from fracturenet.data.bad_images import remember_decode_error
-from fracturenet.data.load_resized import load_resized
+from fracturenet.data.load_resized import load_resized_planes
 from fracturenet.data.manifest import Manifest
 from fracturenet.data.resize import RESIZE_MODES, _as_hw
 from fracturenet.exceptions import DatasetError, ImageDecodeError
@@ -267,8 +268,9 @@ def make_dataset(
     luma = np.asarray([0.299, 0.587, 0.114], np.float32)
 
     def decode_one(index: int) -> np.ndarray:  # runs on a decode thread
-        image = load_resized(paths[index], hw, resize_mode)
-        if channels == 1:
+        # (h, w, 1) for grey pictures: broadcast into the batch, as luma of grey is grey.
+        image = load_resized_planes(paths[index], hw, resize_mode)
+        if channels == 1 and image.shape[2] == 3:
             image = np.round(image.astype(np.float32) @ luma).astype(np.uint8)[:, :, None]
         return image
 

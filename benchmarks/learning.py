@@ -160,8 +160,8 @@ def three_block_cnn(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray
 
 
 def library_recipe(backbone: str, train: Any, val: Any, size: int, epochs: int, seed: int,
-                   batch_size: int, weights: str | None = None,
-                   fine_tune_epochs: int = 0) -> tuple[Any, float, dict[str, Any]]:  # fmt: skip
+                   batch_size: int, weights: str | None = None, fine_tune_epochs: int = 0,
+                   augment: str | None = None) -> tuple[Any, float, dict[str, Any]]:  # fmt: skip
     """The library's Trainer on manifests (its default recipe for the weights)."""
     from fracturenet.config import ModelConfig
     from fracturenet.training import Trainer
@@ -171,12 +171,13 @@ def library_recipe(backbone: str, train: Any, val: Any, size: int, epochs: int, 
     t0 = time.perf_counter()
     trainer = Trainer(config, seed=seed, verbose=0, class_names=train.class_names)
     history = trainer.fit(train, val, epochs=epochs, fine_tune_epochs=fine_tune_epochs,
-                          batch_size=batch_size, unfreeze="all")  # fmt: skip
+                          batch_size=batch_size, unfreeze="all", augment=augment)  # fmt: skip
     seconds = time.perf_counter() - t0
     provenance = {
         "recipe": trainer.recipe.name,
         "weights": "none (random init)" if weights is None else f"file: {Path(weights).name}",
         "input": f"{size}x{size} grey, letterbox",
+        "augment": augment or "none",
         "epochs": history.epochs,
         "best_epoch": history.best_epoch,
         "best_val_accuracy": round(float(history.best_value), 4),
@@ -326,8 +327,9 @@ def section_real(a: argparse.Namespace) -> dict[str, Any]:
     library = []
     for backbone in [a.real_backbone]:
         model, secs, prov = library_recipe(backbone, train, val, a.real_input, a.real_epochs,
-                                           0, 32)  # fmt: skip
-        rep = _report(f"fracturenet {backbone} (scratch recipe)", yte,
+                                           0, 32, augment=a.real_augment)  # fmt: skip
+        aug = f", {a.real_augment} augmentation" if a.real_augment else ""
+        rep = _report(f"fracturenet {backbone} (scratch recipe{aug})", yte,
                       _predict(model, _images(test, a.real_input)[0]), test, secs, prov)  # fmt: skip
         reports.append(rep)
         library.append(rep)
@@ -347,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--transfer-input", type=int, help="input side of the transfer section")
     p.add_argument("--real-backbone", help="backbone of the Bone Break section")
     p.add_argument("--phantom-input", type=int, help="input side of the phantoms section")
+    p.add_argument("--real-augment", choices=["radiograph", "light"],
+                   help="augmentation preset of the library's recipe in the Bone Break section")  # fmt: skip
     p.add_argument("--out", help="also write the JSON here")
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "fracturenet-learning"))
     a = p.parse_args(argv)
@@ -357,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     full = dict(per_class=200, phantom_input=64, epochs=20, cnn_epochs=20,
                 transfer_backbone="smallcnn", transfer_input=64, pretrain_epochs=15, few=25,
                 few_epochs=20, fine_tune_lr=1e-3, real_backbone="smallcnn", real_input=64,
-                real_epochs=20)  # fmt: skip
+                real_epochs=20, real_augment=None)  # fmt: skip
     small = dict(full, per_class=100, phantom_input=32, epochs=8, cnn_epochs=12,
                  pretrain_epochs=8, few_epochs=12, real_epochs=6, real_input=48)  # fmt: skip
     for key, value in (small if a.small else full).items():

@@ -312,6 +312,9 @@ def section_real(a: argparse.Namespace) -> dict[str, Any]:
         reports.append(_report(name, yte, est.predict_proba(flat(xte)), test,
                                time.perf_counter() - t0, {"input": "64x64 grey"}))  # fmt: skip
     t0 = time.perf_counter()
+    import keras
+
+    keras.utils.set_random_seed(0)  # the same random features in every run
     extractor, _ = split_feature_extractor(
         build_classifier(a.real_backbone, num_classes=k, input_shape=(a.real_input,) * 2 + (1,),
                          weights=None)

@@ -56,14 +56,14 @@ def test_pipeline_pixels_equal_the_serial_decode_bit_for_bit(tmp_path, threads):
 def test_file_order_kept_when_threads_finish_in_another_order(tmp_path, monkeypatch):
     monkeypatch.setattr(pool_module, "decode_threads", lambda: 4)
     m = _varied(tmp_path, n=8)
-    real, done = pipeline_module.load_resized_planes, []
+    real, done = pipeline_module._load_resized_planes, []
 
     def slow_first(path, *args, **kwargs):  # earlier files finish later
         time.sleep(0.02 * (8 - m.paths.index(path)))
         done.append(path)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline_module, "load_resized_planes", slow_first)
+    monkeypatch.setattr(pipeline_module, "_load_resized_planes", slow_first)
     x, _ = _collect(make_dataset(m, image_size=SIZE, batch_size=8))
     assert done != list(m.paths)  # the threads did finish out of order
     expected = np.stack([load_resized(p, SIZE) for p in m.paths]).astype(np.float32)

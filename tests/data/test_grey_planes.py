@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fracturenet.data import Manifest, make_dataset
-from fracturenet.data.load_resized import load_resized, load_resized_planes
+from fracturenet.data import Manifest, load_resized, make_dataset
 from tests.data.conftest import gradient
 
 module = sys.modules["fracturenet.data.load_resized"]  # the package rebinds the name
@@ -28,7 +27,7 @@ def test_grey_rgb_takes_one_channel_and_gives_the_rgb_resize_pixels(
     tmp_path, monkeypatch, ext, mode
 ):
     path = _grey_rgb(tmp_path, ext)
-    planes = load_resized_planes(path, (24, 32), mode)
+    planes = module._load_resized_planes(path, (24, 32), mode)
     assert planes.shape == (24, 32, 1)
     out = load_resized(path, (24, 32), mode)
     monkeypatch.setattr(module, "_grey_plane", lambda image: None)  # the three-channel resize
@@ -44,9 +43,9 @@ def test_one_different_pixel_keeps_three_channels(tmp_path):
     Image.fromarray(grey, "RGB").save(path)
     # 32 px: no box reduction first, which could average the one difference away (the check
     # looks at the picture that is resized, so the pixels would still be the RGB path's).
-    out = load_resized_planes(path, 32)
+    out = module._load_resized_planes(path, 32)
     assert out.shape == (32, 32, 3) and not np.array_equal(out[..., 0], out[..., 2])
-    assert load_resized_planes(str(_grey_rgb(tmp_path, "png")), 32).shape == (32, 32, 1)
+    assert module._load_resized_planes(str(_grey_rgb(tmp_path, "png")), 32).shape == (32, 32, 1)
 
 
 @pytest.mark.parametrize("channels", [1, 3])

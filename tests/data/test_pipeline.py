@@ -103,9 +103,9 @@ def test_raise_names_the_file_and_reason(tmp_path):
 
 def test_memory_cache_gives_identical_epochs(tmp_path, monkeypatch):
     calls = []
-    real = pipeline_module.load_resized_planes
+    real = pipeline_module._load_resized_planes
     monkeypatch.setattr(
-        pipeline_module, "load_resized_planes", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+        pipeline_module, "_load_resized_planes", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
     )
     ds = make_dataset(_manifest(tmp_path), image_size=SIZE, cache="memory")
     first, second = _collect(ds), _collect(ds)
@@ -125,9 +125,9 @@ def test_file_cache_reused_across_pipelines_and_keyed_by_files(tmp_path, monkeyp
     )
 
     calls = []
-    real = pipeline_module.load_resized_planes
+    real = pipeline_module._load_resized_planes
     monkeypatch.setattr(
-        pipeline_module, "load_resized_planes", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+        pipeline_module, "_load_resized_planes", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
     )
     again = _collect(make_dataset(m, image_size=SIZE, cache=cache_dir))
     assert calls == [] and np.array_equal(first[0], again[0])

@@ -13,7 +13,7 @@ from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.decode import DEFAULT_MAX_PIXELS, load_image
 from fracturenet.data.dicom import load_dicom
 from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover
-from fracturenet.data.load_resized import load_resized, load_resized_planes
+from fracturenet.data.load_resized import load_resized
 from fracturenet.data.manifest import Manifest, normalise_split
 from fracturenet.data.pipeline import DecodeReport, make_dataset, skipped_files
 from fracturenet.data.resize import RESIZE_MODES, resize_geometry, resize_image, restore_geometry
@@ -38,7 +38,6 @@ __all__ = [
     "load_dicom",
     "load_image",
     "load_resized",
-    "load_resized_planes",
     "make_dataset",
     "normalise_split",
     "read_csv_manifest",

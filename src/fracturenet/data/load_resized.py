@@ -25,7 +25,7 @@ from fracturenet.data.decode import (
 from fracturenet.data.decode_budget import decode_scope
 from fracturenet.data.resize import _as_hw, resize_geometry
 
-__all__ = ["cover_size", "load_drafted", "load_resized", "load_resized_planes", "scaled_box"]
+__all__ = ["cover_size", "load_drafted", "load_resized", "scaled_box"]
 
 # Pillow modes load_resized reduces and resizes without converting to RGB first.
 _PILLOW_MODES = ("L", "RGB")
@@ -63,11 +63,11 @@ def load_resized(
         >>> out.shape, int(out[32, 0, 0]), int(out[32, 32, 0]) > 190
         ((64, 64, 3), 0, True)
     """
-    out = load_resized_planes(path, size, mode, max_pixels=max_pixels)
+    out = _load_resized_planes(path, size, mode, max_pixels=max_pixels)
     return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out
 
 
-def load_resized_planes(
+def _load_resized_planes(
     path: str | os.PathLike[str],
     size: int | tuple[int, int],
     mode: str = "letterbox",
@@ -77,32 +77,9 @@ def load_resized_planes(
     """:func:`load_resized` before grey is repeated: ``(h, w, 1)`` for a grey picture.
 
     A picture is grey when its file is single-channel or when its three decoded channels are
-    equal (most radiographs saved as RGB JPEGs); it is then resized on one channel, which
-    costs a third of an RGB resize and gives the same pixels. Broadcasting the result into a
-    ``(h, w, 3)`` array gives exactly :func:`load_resized`'s output; the ``tf.data``
-    pipeline does that.
-
-    Args:
-        path: Image file (any format :func:`load_image` reads, DICOM included).
-        size: Output side length, or ``(height, width)``.
-        mode: ``"letterbox"``, ``"stretch"`` or ``"crop"``. Defaults to `"letterbox"`.
-        max_pixels: Decompression-bomb guard, as in :func:`load_image`.
-            Defaults to `DEFAULT_MAX_PIXELS`.
-
-    Returns:
-        ``uint8`` array of shape ``(height, width, 1)`` (grey) or ``(height, width, 3)``.
-
-    Raises:
-        ImageDecodeError: As :func:`load_image`.
-        ValueError: If ``size`` or ``mode`` is invalid.
-
-    Example:
-        >>> import tempfile, os
-        >>> from PIL import Image
-        >>> p = os.path.join(tempfile.mkdtemp(), "grey-as-rgb.jpg")
-        >>> Image.new("RGB", (40, 160), (200, 200, 200)).save(p)
-        >>> load_resized_planes(p, 64).shape
-        (64, 64, 1)
+    equal (most radiographs saved as RGB JPEGs); it is then resized on one channel, a third
+    of the work of an RGB resize, with the same pixels. The ``tf.data`` pipeline broadcasts
+    it into its ``(h, w, 3)`` batch, which gives exactly :func:`load_resized`'s output.
     """
     hw = _as_hw(size)
     resize_geometry((1, 1), hw, mode)  # validates mode before any file work

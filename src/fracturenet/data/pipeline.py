@@ -5,7 +5,7 @@ Stage order: decode + resize (parallel map, order kept) -> drop unreadable (``sk
 cache (``uint8``) -> shuffle -> balanced resampling -> batch -> float32 + augmentation ->
 prefetch. Without a cache, shuffling permutes file indices before decoding (cheap).
 
-Decoding is :func:`fracturenet.data.load_resized_planes` (Pillow; grey pictures stay one
+Decoding is :func:`fracturenet.data.load_resized` (Pillow; grey pictures stay one
 channel until they are broadcast into the batch), chunks of 8 files per
 ``tf.numpy_function`` call, each chunk spread over a thread pool shared by the process (one
 thread per CPU, results in file order, the number in flight bounded by the memory budget);
@@ -32,7 +32,7 @@ import numpy as np
 from fracturenet.data._decode_pool import decode_threads, map_outcomes
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
 from fracturenet.data.bad_images import remember_decode_error
-from fracturenet.data.load_resized import load_resized_planes
+from fracturenet.data.load_resized import _load_resized_planes
 from fracturenet.data.manifest import Manifest
 from fracturenet.data.resize import RESIZE_MODES, _as_hw
 from fracturenet.exceptions import DatasetError, ImageDecodeError
@@ -269,7 +269,7 @@ def make_dataset(
 
     def decode_one(index: int) -> np.ndarray:  # runs on a decode thread
         # (h, w, 1) for grey pictures: broadcast into the batch, as luma of grey is grey.
-        image = load_resized_planes(paths[index], hw, resize_mode)
+        image = _load_resized_planes(paths[index], hw, resize_mode)
         if channels == 1 and image.shape[2] == 3:
             image = np.round(image.astype(np.float32) @ luma).astype(np.uint8)[:, :, None]
         return image

@@ -89,12 +89,13 @@ def _load_resized_planes(
         )
         with image:
             plane = _grey_plane(image)  # already reduced to under 2x the target: cheap
-            source = plane or image
-            part = source.resize(
-                (tw, th), Image.Resampling.BILINEAR, box=(left, top, left + sw, top + sh)
-            )
-            if plane is not None:
-                plane.close()
+            try:
+                part = (image if plane is None else plane).resize(
+                    (tw, th), Image.Resampling.BILINEAR, box=(left, top, left + sw, top + sh)
+                )
+            finally:
+                if plane is not None:
+                    plane.close()
     if (th, tw) != hw:
         canvas = Image.new(part.mode, (hw[1], hw[0]), 0)
         canvas.paste(part, (tl, tt))

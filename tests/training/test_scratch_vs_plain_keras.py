@@ -8,7 +8,15 @@ keeps the comparison running on a budget a test can afford. At this budget it do
 resolve that 6-point ``head_norm`` effect (planted: it still passed); the rule itself is
 pinned by ``tests/models/test_finetune.py::test_head_norm_default_follows_...``. It does
 catch a recipe that trains badly: planted, a scratch learning rate of 1e-5 instead of 1e-3
-failed it (0.25 against the reference's 0.52)."""
+failed it (mean 0.23 against the reference's 0.61 over seeds 0, 2 and 3).
+
+One seed is not enough to compare two trainings on 44 validation images: across seeds 0 to 4
+(each its own phantoms, split and initialisation) the difference ranged from -9 to +7
+points, and seed 0, which passed in earlier CI runs, lost by 9 points (0.523 vs 0.614) on a
+later machine with the same code (this one lacks AVX512-BF16; Keras and Pillow versions were
+ruled out). The test therefore compares the means over three seeds, each pair of runs on the
+same phantoms and split, with a margin of 10 points: about 2.5 standard deviations of that
+mean difference, and far inside the 38 points by which that badly training recipe lost."""
 
 from __future__ import annotations
 
@@ -18,9 +26,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SIZE, PER_CLASS, EPOCHS, BATCH = 32, 60, 12, 16
+SEEDS, MARGIN = (0, 1, 2), 0.10
 
 
-def _plain_keras_small_cnn(x, y, xv, yv, k):
+def _plain_keras_small_cnn(x, y, xv, yv, k, seed):
     """SmallCNN's network in a plain Keras model and fit; Adam, warm-up + cosine; best val.
 
     The network is the library's ``SmallCNN`` constructor (a ``keras.applications``-style
@@ -31,7 +40,7 @@ def _plain_keras_small_cnn(x, y, xv, yv, k):
     from fracturenet.models import SmallCNN
     from fracturenet.training.recipes import warmup_cosine
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     inputs = keras.Input(x.shape[1:])
     h = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
     h = SmallCNN(input_tensor=h, pooling="avg").output
@@ -47,20 +56,21 @@ def _plain_keras_small_cnn(x, y, xv, yv, k):
     return max(history.history["val_accuracy"])
 
 
-def test_scratch_recipe_keeps_up_with_plain_keras_on_the_same_network(tmp_path):
+def _one_seed(root, seed):
+    """Best validation accuracy of plain Keras and of the library's recipe, same data."""
     from fracturenet.config import ModelConfig
     from fracturenet.data import load_resized, train_val_test_split
     from fracturenet.phantoms import PHANTOM_CLASSES, make_synthetic_fractures
     from fracturenet.training import Trainer
 
     manifest = make_synthetic_fractures(
-        tmp_path / "p",
+        root,
         classes=list(PHANTOM_CLASSES[:4]),
         images_per_class=PER_CLASS,
         image_size=SIZE,
-        seed=0,
+        seed=seed,
     )
-    split = train_val_test_split(manifest, val=0.25, seed=0, groups=None)
+    split = train_val_test_split(manifest, val=0.25, seed=seed, groups=None)
     train, val = split.subset("train"), split.subset("val")
 
     def arrays(m):
@@ -69,12 +79,18 @@ def test_scratch_recipe_keeps_up_with_plain_keras_on_the_same_network(tmp_path):
         return grey[..., None], np.asarray(m.labels)
 
     (x, y), (xv, yv) = arrays(train), arrays(val)
-    reference = _plain_keras_small_cnn(x, y, xv, yv, manifest.num_classes)
+    reference = _plain_keras_small_cnn(x, y, xv, yv, manifest.num_classes, seed)
 
     config = ModelConfig("smallcnn", manifest.num_classes, (SIZE, SIZE, 1), weights=None)
-    trainer = Trainer(config, precision="float32", verbose=0, seed=0)
+    trainer = Trainer(config, precision="float32", verbose=0, seed=seed)
     history = trainer.fit(train, val, epochs=EPOCHS, batch_size=BATCH)
     assert trainer.recipe.name == "scratch"
-    ours = max(r["val_accuracy"] for r in history.rows)
-    assert reference > 0.5  # the task is learnt at this budget, so the comparison means something
-    assert ours >= reference - 0.05, (ours, reference)
+    return reference, max(r["val_accuracy"] for r in history.rows)
+
+
+def test_scratch_recipe_keeps_up_with_plain_keras_on_the_same_network(tmp_path):
+    pairs = [_one_seed(tmp_path / f"p{seed}", seed) for seed in SEEDS]
+    reference, ours = (float(np.mean(column)) for column in zip(*pairs, strict=True))
+    # the task is learnt at this budget, so the comparison means something
+    assert reference > 0.5, pairs
+    assert ours >= reference - MARGIN, pairs

@@ -30,6 +30,7 @@ so neither loader pays the disk.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -80,22 +81,17 @@ def _epoch(ds, tag: str | None = None) -> tuple[float, int]:
     return wall, n
 
 
+@contextlib.contextmanager
 def _one_decode_thread():
-    """Context: the decode pool limited to one thread (the serial path), then restored."""
-    import contextlib
-
+    """The decode pool limited to one thread (the serial path) inside the block, then restored."""
     from fracturenet.data import _decode_pool
 
-    @contextlib.contextmanager
-    def scope():
-        saved = _decode_pool.decode_threads
-        _decode_pool.decode_threads = lambda: 1
-        try:
-            yield
-        finally:
-            _decode_pool.decode_threads = saved
-
-    return scope()
+    saved = _decode_pool.decode_threads
+    _decode_pool.decode_threads = lambda: 1
+    try:
+        yield
+    finally:
+        _decode_pool.decode_threads = saved
 
 
 def _model_step_rate(image_size: int, batch_size: int, steps: int = 3) -> float:

@@ -125,7 +125,10 @@ def working_copy(model: keras.Model) -> keras.Model:
             config["dtype"] = "float32"
         return layer.__class__.from_config(config)
 
-    copy = keras.models.clone_model(model, clone_function=clone_function)
+    # clone an uncompiled view of the graph: an explanation needs no loss or optimizer, so a
+    # model compiled with objects Keras cannot rebuild (a user's closure loss) still works
+    view = keras.Model(model.inputs, model.outputs, name=model.name)
+    copy = keras.models.clone_model(view, clone_function=clone_function)
     copy.set_weights(model.get_weights())
     return copy
 

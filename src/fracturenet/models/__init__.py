@@ -17,6 +17,7 @@ from fracturenet.models.fold import fold_batchnorm
 from fracturenet.models.input_spec import InputSpec, input_spec
 from fracturenet.models.io import load_model, read_metadata, save_model
 from fracturenet.models.layout import HEAD_LAYERS, backbone_layers, backbone_of
+from fracturenet.models.losses import SparseCategoricalCrossentropyWithSmoothing
 from fracturenet.models.preprocessing import (
     BackbonePreprocessing,
     GrayscaleToRGB,
@@ -48,6 +49,7 @@ __all__ = [
     "GrayscaleToRGB",
     "InputSpec",
     "SmallCNN",
+    "SparseCategoricalCrossentropyWithSmoothing",
     "WeightsReport",
     "backbone_layers",
     "backbone_of",

@@ -31,6 +31,8 @@ from typing import Any
 
 import keras
 
+from fracturenet.models.losses import SparseCategoricalCrossentropyWithSmoothing
+
 __all__ = [
     "RECIPES",
     "BlowUpGuard",
@@ -210,23 +212,28 @@ def recipe_optimizer(
 def recipe_loss(binary: bool, num_classes: int, label_smoothing: float) -> Any:
     """The loss for integer labels, with label smoothing when asked for.
 
-    Keras' sparse cross-entropy has no label smoothing, so the smoothed loss one-hot encodes
-    the labels inside the loss (the labels given to ``fit`` stay integers, which
-    ``class_weight`` needs).
+    Always a plain Keras loss name or a registered Keras loss object, never a closure, so a
+    compiled model can be cloned (``keras.models.clone_model``), rebuilt from its config and
+    loaded with ``compile=True``. Keras' sparse cross-entropy has no label smoothing, so the
+    smoothed loss is :class:`~fracturenet.models.losses.SparseCategoricalCrossentropyWithSmoothing`,
+    which one-hot encodes the integer labels itself (``class_weight`` needs integer labels).
 
     Args:
         binary: One sigmoid output (labels 0/1) instead of a softmax.
-        num_classes: Number of softmax outputs.
+        num_classes: Number of softmax outputs (kept for callers; the smoothed loss reads
+            the class count from the predictions).
         label_smoothing: Smoothing in [0, 1).
 
     Returns:
-        A loss name or a callable returning per-example losses.
+        A Keras loss name or a registered Keras loss object.
 
     Example:
         >>> import numpy as np
         >>> loss = recipe_loss(False, 3, 0.1)
-        >>> round(float(loss(np.array([0]), np.array([[0.9, 0.05, 0.05]]))[0]), 4)
+        >>> round(float(loss(np.array([0]), np.array([[0.9, 0.05, 0.05]]))), 4)
         0.2981
+        >>> recipe_loss(False, 3, 0.0)
+        'sparse_categorical_crossentropy'
     """
     if binary:
         if not label_smoothing:
@@ -234,15 +241,7 @@ def recipe_loss(binary: bool, num_classes: int, label_smoothing: float) -> Any:
         return keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
     if not label_smoothing:
         return "sparse_categorical_crossentropy"
-
-    def smoothed_sparse_categorical_crossentropy(y_true: Any, y_pred: Any) -> Any:
-        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
-        onehot = keras.ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
-        return keras.losses.categorical_crossentropy(
-            onehot, y_pred, label_smoothing=label_smoothing
-        )
-
-    return smoothed_sparse_categorical_crossentropy
+    return SparseCategoricalCrossentropyWithSmoothing(label_smoothing=label_smoothing)
 
 
 def steps_per_epoch(data: Any, global_batch: int) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +12,11 @@ from fracturenet.cli import main
 
 @pytest.mark.slow
 def test_demo_quick_end_to_end(tmp_path, capsys):
+    # mixed_bfloat16 is what `precision="auto"` picks on CPUs with AVX512-BF16 (and recent
+    # GPUs); forced here so every machine runs the path that once crashed in Grad-CAM
     out, cache = tmp_path / "demo", tmp_path / "cache"
-    code = main(["demo", "--quick", "--out", str(out), "--cache-dir", str(cache), "--json"])
+    code = main(["demo", "--quick", "--out", str(out), "--cache-dir", str(cache), "--json",
+                 "--precision", "mixed_bfloat16"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["report_html"] == str(out / "report.html")
@@ -29,6 +33,8 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
         # 32 px (measured 0.375 and 0.267 on n = 120)
         assert result["metrics"][backbone]["accuracy"] > 0.2, backbone
         assert not (out / backbone / "checkpoints").exists()  # a demo is never resumed
+        config = json.loads((out / backbone / "config.json").read_text())
+        assert config["precision"] == "mixed_bfloat16", config["precision"]
     # the whole folder: one copy of each model (the weights' size does not depend on 32 px)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     assert size < 200 * 2**20, f"{size / 2**20:.0f} MB"
@@ -41,3 +47,18 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     # the phantoms are cached and reused; an existing output folder is never overwritten
     assert main(["demo", "--quick", "--out", str(out), "--cache-dir", str(cache)]) == 1
     assert (out / "report.html").read_text(encoding="utf-8") == html
+
+
+def test_demo_runs_in_float32_too(tmp_path):
+    """The other branch of `precision="auto"`, on a budget that only checks the plumbing."""
+    from fracturenet.workflows import DemoSettings, run_demo
+
+    tiny = DemoSettings(images_per_class=6, phantom_size=32, input_size=32, epochs=1,
+                        fine_tune_epochs=0, gradcam_images=2)
+    result = run_demo(tmp_path / "demo", settings=tiny, cache_dir=tmp_path / "cache",
+                      verbose=0, precision="float32")
+    assert Path(result.report_html).is_file()
+    for backbone in result.metrics:
+        config = json.loads((tmp_path / "demo" / backbone / "config.json").read_text())
+        assert config["precision"] == "float32"
+        assert (tmp_path / "demo" / backbone / "gradcam.png").is_file()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from fracturenet.commands._common import file_link
 from fracturenet.commands._registry import command
+from fracturenet.commands.train_config import PRECISION_HELP
+from fracturenet.hardware import PRECISIONS
 
 
 @command(
@@ -33,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         "weights are cached, else smallcnn,smallcnn_tiny)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed for phantoms, splits and weights")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         cache_dir=args.cache_dir,
         seed=args.seed,
+        precision=args.precision,
         verbose=0 if (args.quiet or args.json) else 1,
     )
     if args.json:

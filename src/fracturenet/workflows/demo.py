@@ -121,6 +121,7 @@ def run_demo(
     cache_dir: str | os.PathLike[str] | None = None,
     seed: int = 0,
     verbose: int = 1,
+    precision: str = "auto",
 ) -> DemoResult:
     """Trains, evaluates, explains and compares backbones on the synthetic phantoms.
 
@@ -146,6 +147,10 @@ def run_demo(
             :func:`default_cache_dir`.
         seed: Seed for the phantoms, splits and training. Defaults to `0`.
         verbose: 0 quiet, 1 progress. Defaults to `1`.
+        precision: The Trainer's compute precision: ``"auto"`` (``mixed_bfloat16`` on
+            CPUs with AVX512-BF16 or AMX and recent GPUs, else ``float32``; see
+            :func:`~fracturenet.hardware.plan_execution`), ``"float32"``,
+            ``"mixed_float16"`` or ``"mixed_bfloat16"``. Defaults to `"auto"`.
 
     Returns:
         A :class:`DemoResult`.
@@ -185,7 +190,8 @@ def run_demo(
     reports = {}
     for i, backbone in enumerate(backbones, 1):
         _log(verbose, f"2/4 training {backbone} ({i}/{len(backbones)})")
-        reports[backbone] = _train_one(backbone, s, train, val, test, out, seed, verbose, result)
+        reports[backbone] = _train_one(backbone, s, train, val, test, out, seed, verbose, result,
+                                       precision)
     _log(verbose, "3/4 comparing the models on the same test images")
     from fracturenet.evaluation import compare
 
@@ -219,7 +225,7 @@ def _split(manifest: Any, seed: int) -> tuple[Any, Any, Any]:
 
 
 def _train_one(backbone: str, s: DemoSettings, train: Any, val: Any, test: Any, out: Path,
-               seed: int, verbose: int, result: DemoResult) -> Any:
+               seed: int, verbose: int, result: DemoResult, precision: str) -> Any:
     from fracturenet.config import ModelConfig
     from fracturenet.data import make_dataset
     from fracturenet.evaluation import evaluate
@@ -245,7 +251,8 @@ def _train_one(backbone: str, s: DemoSettings, train: Any, val: Any, test: Any, 
     # a demo folder is never resumed (run_demo refuses an existing one): once model.keras
     # is saved its checkpoints are only a second copy of the backbone, so they go
     trainer = Trainer(config, run_dir=out / backbone, seed=seed, verbose=verbose,
-                      class_names=train.class_names, keep_checkpoints="none")
+                      class_names=train.class_names, keep_checkpoints="none",
+                      precision=precision)
     trainer.fit(train, val, epochs=s.epochs,
                 fine_tune_epochs=s.fine_tune_epochs if pretrained else 0,
                 lr=s.lr, fine_tune_lr=s.fine_tune_lr, batch_size=s.batch_size,

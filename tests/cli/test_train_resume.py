@@ -26,7 +26,8 @@ def test_resume_refuses_changed_lr_and_image_size_and_keeps_run_toml(capsys, pha
     assert code == 1, err
     assert "ResumeMismatchError: Cannot resume" in err and "Traceback" not in err
     assert "fit.lr: saved 0.001 -> now 0.5" in err
-    assert "model.input_shape: saved [32, 32, 3] -> now [40, 40, 3]" in err
+    # named as the user knows it (the flag's setting), with both values
+    assert "image_size (--image-size; model.input_shape): saved 32 -> now 40" in err
     assert "fit.epochs" in err.split("Safe to change on resume:")[1]
     assert (run / "run.toml").read_text() == toml_before
     assert (run / "config.json").read_text() == config_before

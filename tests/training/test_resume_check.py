@@ -64,3 +64,17 @@ def test_changed_keys_ignores_allowed_keys_and_keys_the_saved_run_lacks():
     assert changed_keys(saved, current) == []
     assert changed_keys(saved, {"fit": {"epochs": 1}}) == [("fit.lr", 0.1, "<absent>"),
                                                           ("precision", "float32", "<absent>")]
+
+
+def test_a_changed_input_shape_is_named_image_size_with_both_values():
+    from fracturenet.exceptions import ResumeMismatchError
+    from fracturenet.training.resume_check import check_resume
+
+    with pytest.raises(ResumeMismatchError) as info:
+        check_resume({"model": {"input_shape": [224, 224, 3]}},
+                     {"model": {"input_shape": [96, 96, 3]}}, path="runs/x")
+    assert "image_size (--image-size; model.input_shape): saved 224 -> now 96" in str(info.value)
+    with pytest.raises(ResumeMismatchError) as info:  # not square: the shapes themselves
+        check_resume({"model": {"input_shape": [64, 32, 3]}},
+                     {"model": {"input_shape": [64, 64, 1]}}, path="runs/x")
+    assert "image_size (--image-size; model.input_shape): saved [64, 32, 3] -> now [64, 64, 1]" in str(info.value)

@@ -45,6 +45,14 @@ SAFE_TO_CHANGE_ON_RESUME: frozenset[str] = frozenset(
 
 _ABSENT = "<absent>"
 
+#: Recorded keys whose argument a user knows by another name: ``(name, CLI flag)``.
+_USER_NAMES: dict[str, tuple[str, str]] = {
+    "model.input_shape": ("image_size", "--image-size"),
+    "model.backbone": ("backbone", "--backbone"),
+    "model.weights": ("weights", "--weights"),
+    "precision": ("precision", "--precision"),
+}
+
 
 def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -122,7 +130,7 @@ def check_resume(
     diffs = changed_keys(saved, current, allowed)
     if not diffs:
         return
-    lines = "\n".join(f"  {k}: saved {_show(old)} -> now {_show(new)}" for k, old, new in diffs)
+    lines = "\n".join(_describe(k, old, new) for k, old, new in diffs)
     raise ResumeMismatchError(
         f"Cannot resume {path!r}: {len(diffs)} setting(s) differ from the saved run, and "
         f"continuing would mix two runs:\n{lines}\n"
@@ -130,6 +138,27 @@ def check_resume(
         "or run_dir in Python). Safe to change on resume: "
         f"{', '.join(sorted(SAFE_TO_CHANGE_ON_RESUME))}."
     )
+
+
+def _describe(key: str, old: Any, new: Any) -> str:
+    """One line of the refusal: the key, how the user names it, both values.
+
+    Example:
+        >>> _describe("model.input_shape", [32, 32, 3], [48, 48, 3])
+        '  image_size (--image-size; model.input_shape): saved 32 -> now 48 (input shape [32, 32, 3] -> [48, 48, 3])'
+    """
+    if key not in _USER_NAMES:
+        return f"  {key}: saved {_show(old)} -> now {_show(new)}"
+    name, flag = _USER_NAMES[key]
+    line = f"  {name} ({flag}; {key}): saved {_show(old)} -> now {_show(new)}"
+    if key == "model.input_shape" and _square(old) and _square(new):
+        line = (f"  {name} ({flag}; {key}): saved {old[0]} -> now {new[0]} "
+                f"(input shape {_show(old)} -> {_show(new)})")
+    return line
+
+
+def _square(shape: Any) -> bool:
+    return isinstance(shape, list) and len(shape) == 3 and shape[0] == shape[1]
 
 
 def _show(value: Any) -> str:

@@ -72,3 +72,29 @@ def test_trained_model_clones_explains_evaluates_and_reloads(arrays, precision, 
     save_model(model, tmp_path / "model.keras", class_names=["a", "b", "c"])
     predicted = Predictor.load(tmp_path / "model.keras", precision="float32").predict_arrays(x)
     np.testing.assert_allclose(predicted, expected, atol=tolerance)
+
+
+@pytest.mark.parametrize(
+    ("hardware", "expected"),
+    [
+        ({}, "float32"),
+        ({"cpu_flags": frozenset({"avx512f"})}, "float32"),
+        ({"cpu_flags": frozenset({"avx512_bf16"})}, "mixed_bfloat16"),
+        ({"gpus": (("Tesla V100", (7, 0)),)}, "mixed_float16"),
+    ],
+    ids=["plain-cpu", "avx512-no-bf16", "avx512-bf16", "gpu-cc7"],
+)
+def test_auto_precision_follows_the_injected_hardware_to_a_model_that_explains(
+    arrays, hardware, expected
+):
+    """`precision="auto"` decides from a HardwareInfo; injecting one forces each branch."""
+    from fracturenet.explain import explain
+    from fracturenet.hardware import HardwareInfo
+
+    config = ModelConfig("smallcnn_tiny", 3, (SIZE, SIZE, 3), weights=None)
+    trainer = Trainer(config, precision="auto", hardware=HardwareInfo(**hardware), verbose=0)
+    trainer.fit(arrays, None, epochs=1, batch_size=8)
+    assert trainer.plan.precision == expected
+    assert trainer.model.dtype_policy.name == expected
+    maps = explain(trainer.model, arrays[0][:1])
+    assert np.isfinite(maps.input_heatmaps).all()

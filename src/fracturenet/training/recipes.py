@@ -215,7 +215,7 @@ def recipe_loss(binary: bool, num_classes: int, label_smoothing: float) -> Any:
     Always a plain Keras loss name or a registered Keras loss object, never a closure, so a
     compiled model can be cloned (``keras.models.clone_model``), rebuilt from its config and
     loaded with ``compile=True``. Keras' sparse cross-entropy has no label smoothing, so the
-    smoothed loss is :class:`~fracturenet.models.losses.SparseCategoricalCrossentropyWithSmoothing`,
+    smoothed loss is :class:`~fracturenet.models.SparseCategoricalCrossentropyWithSmoothing`,
     which one-hot encodes the integer labels itself (``class_weight`` needs integer labels).
 
     Args:

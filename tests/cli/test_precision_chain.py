@@ -14,8 +14,23 @@ import pytest
 
 from tests.cli.conftest import run_cli
 
-BF16 = ["--backbone", "smallcnn_tiny", "--weights", "none", "--image-size", "32", "--epochs",
-        "1", "--batch-size", "16", "--bootstrap", "20", "--precision", "mixed_bfloat16", "-q"]
+BF16 = [
+    "--backbone",
+    "smallcnn_tiny",
+    "--weights",
+    "none",
+    "--image-size",
+    "32",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--bootstrap",
+    "20",
+    "--precision",
+    "mixed_bfloat16",
+    "-q",
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +44,40 @@ def bf16_run(phantoms, tmp_path_factory):
 
 
 def test_bf16_run_evaluates_explains_predicts_and_exports(capsys, bf16_run, phantoms, tmp_path):
-    code, out, err = run_cli(capsys, "evaluate", bf16_run, phantoms.root, "--bootstrap", "20",
-                             "--out", tmp_path / "eval.json", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "evaluate",
+        bf16_run,
+        phantoms.root,
+        "--bootstrap",
+        "20",
+        "--out",
+        tmp_path / "eval.json",
+        "--json",
+    )
     assert code == 0, err
     assert 0.0 <= json.loads(out)["metrics"]["accuracy"] <= 1.0
     images = phantoms.paths[:2]
-    code, out, err = run_cli(capsys, "explain", bf16_run, *images, "--out", tmp_path / "ex",
-                             "--json")
+    code, out, err = run_cli(
+        capsys, "explain", bf16_run, *images, "--out", tmp_path / "ex", "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["images"] == 2
-    code, out, err = run_cli(capsys, "predict", bf16_run, *images, "--precision",
-                             "mixed_bfloat16", "--csv", tmp_path / "p.csv", "-q")
+    code, out, err = run_cli(
+        capsys,
+        "predict",
+        bf16_run,
+        *images,
+        "--precision",
+        "mixed_bfloat16",
+        "--csv",
+        tmp_path / "p.csv",
+        "-q",
+    )
     assert code == 0, err
     assert (tmp_path / "p.csv").read_text().count("\n") == 3  # header + 2 rows
-    code, out, err = run_cli(capsys, "export", bf16_run, "--out", tmp_path / "sm", "--json",
-                             "--sample", *images)
+    code, out, err = run_cli(
+        capsys, "export", bf16_run, "--out", tmp_path / "sm", "--json", "--sample", *images
+    )
     assert code == 0, err
     assert json.loads(out)["passed"]

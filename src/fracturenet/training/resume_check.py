@@ -152,8 +152,10 @@ def _describe(key: str, old: Any, new: Any) -> str:
     name, flag = _USER_NAMES[key]
     line = f"  {name} ({flag}; {key}): saved {_show(old)} -> now {_show(new)}"
     if key == "model.input_shape" and _square(old) and _square(new):
-        line = (f"  {name} ({flag}; {key}): saved {old[0]} -> now {new[0]} "
-                f"(input shape {_show(old)} -> {_show(new)})")
+        line = (
+            f"  {name} ({flag}; {key}): saved {old[0]} -> now {new[0]} "
+            f"(input shape {_show(old)} -> {_show(new)})"
+        )
     return line
 
 

@@ -19,17 +19,20 @@ different radiographs that the hash paired scored at most about 0.75.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["DEFAULT_MIN_DETAIL", "THUMB_SIDE", "detail_similarity", "grey_thumbnail"]
 
 #: Detail similarity at or above which a hash candidate is called the same picture.
-DEFAULT_MIN_DETAIL = 0.8
+DEFAULT_MIN_DETAIL = 0.83
 #: Side of the square grey thumbnail the check works on.
 THUMB_SIDE = 128
 _LEVELS = (16, 32, 64)
 _ITERS = 8
-#: Per-axis scales the coarsest alignment starts from.
+_GOOD_START = 0.95
+#: Per-axis scales the coarsest alignment starts from (the first that fits ends the search).
 _STARTS = ((1.0, 1.0), (0.8, 1.0), (1.0, 0.8), (1.25, 1.0), (1.0, 1.25), (0.8, 0.8), (1.25, 1.25))
 _BORDER = 4
 _MIN_OVERLAP = 0.3
@@ -66,41 +69,57 @@ def _down(a: np.ndarray, side: int) -> np.ndarray:
     return a.reshape(side, f, side, f).mean((1, 3))
 
 
-def _warp(a: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Samples ``a`` at ``A @ (x, y) + t`` (centred coordinates), ``q = (a11, a12, a21, a22,
-    tx, ty)``; returns the warped image, the in-bounds mask and the centred grid."""
-    from scipy.ndimage import map_coordinates
-
-    n = a.shape[0]
+@functools.lru_cache(maxsize=8)
+def _grid(n: int) -> tuple[np.ndarray, np.ndarray]:
     c = (n - 1) / 2
     yy, xx = np.mgrid[0:n, 0:n].astype(float) - c
+    return xx, yy
+
+
+def _coords(n: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sampling coordinates ``A @ (x, y) + t`` (centred), ``q = (a11, a12, a21, a22, tx,
+    ty)``, and the in-bounds mask."""
+    xx, yy = _grid(n)
+    c = (n - 1) / 2
     x = q[0] * xx + q[1] * yy + q[4] + c
     y = q[2] * xx + q[3] * yy + q[5] + c
     inside = (x >= 0) & (x <= n - 1) & (y >= 0) & (y <= n - 1)
-    return map_coordinates(a, [y, x], order=1, mode="nearest"), inside, xx, yy
+    return np.stack([y, x]), inside
+
+
+def _warp(a: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` warped by ``q`` and the in-bounds mask."""
+    from scipy.ndimage import map_coordinates
+
+    yx, inside = _coords(a.shape[0], q)
+    return map_coordinates(a, yx, order=1, mode="nearest"), inside
 
 
 def _fit(a: np.ndarray, b: np.ndarray, q: np.ndarray, iters: int) -> tuple[np.ndarray, float]:
     """Gauss-Newton fit of the affine warp (and a gain and offset) taking ``a`` onto ``b``;
     returns the warp and the correlation over the overlap (-1 if too small)."""
+    from scipy.ndimage import map_coordinates
+
     n = a.shape[0]
     gy, gx = np.gradient(a)
+    xx, yy = _grid(n)
+    ones = np.ones(n * n)
     for _ in range(iters):
-        w, inside, xx, yy = _warp(a, q)
-        wx, wy = _warp(gx, q)[0], _warp(gy, q)[0]
+        yx, inside = _coords(n, q)
+        w, wx, wy = (map_coordinates(x, yx, order=1, mode="nearest") for x in (a, gx, gy))
         m = inside.ravel()
         if m.sum() < _MIN_OVERLAP * n * n:
             return q, -1.0
         jac = np.stack(
             [(wx * xx).ravel(), (wx * yy).ravel(), (wy * xx).ravel(), (wy * yy).ravel(),
-             wx.ravel(), wy.ravel(), w.ravel(), np.ones(n * n)], 1)[m]  # fmt: skip
+             wx.ravel(), wy.ravel(), w.ravel(), ones], 1)[m]  # fmt: skip
         step = np.linalg.solve(jac.T @ jac + 1e-3 * np.eye(8), -jac.T @ (w - b).ravel()[m])
         q = q + step[:6]
         if not np.all(np.isfinite(q)) or abs(np.linalg.det(q[:4].reshape(2, 2))) < 0.2:
             return q, -1.0
         if np.abs(step[:6]).max() < 1e-3:
             break
-    w, inside, _, _ = _warp(a, q)
+    w, inside = _warp(a, q)
     if inside.sum() < _MIN_OVERLAP * n * n:
         return q, -1.0
     return q, float(np.corrcoef(w[inside], b[inside])[0, 1])
@@ -124,6 +143,8 @@ def _align(a_full: np.ndarray, b_full: np.ndarray) -> np.ndarray:
         q, r = _fit(a, b, np.array([sx, 0, 0, sy, 0, 0]), _ITERS)
         if r > best_r:
             best, best_r = q, r
+        if best_r >= _GOOD_START:  # the upright start fits: no re-crop to search for
+            break
     f = side / _LEVELS[0]
     for n in _LEVELS[1:]:
         g = (side / n) / f  # the shift's unit changes with the level
@@ -149,7 +170,7 @@ def _band(x: np.ndarray) -> np.ndarray:
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     p = _align(a, b)
-    w, inside, _, _ = _warp(a, p)
+    w, inside = _warp(a, p)
     inside[:_BORDER] = inside[-_BORDER:] = False
     inside[:, :_BORDER] = inside[:, -_BORDER:] = False
     if inside.sum() < _MIN_OVERLAP * a.size:

@@ -220,13 +220,19 @@ def audit(
                     uf.union(first.setdefault(h, i), i)
         exact_root = [uf.find(i) for i in range(n)]
 
+        def side(t: tuple) -> int:
+            return min(records[t[0]].width, records[t[0]].height,
+                       records[t[1]].width, records[t[1]].height)  # fmt: skip
+
         def verified(pairs: list, transform_of) -> tuple[list, list]:
             """Splits hash candidates into (same picture, similar) by detail similarity."""
             if min_detail is None or not pairs:
                 return pairs, []
             scores = list(
                 pool.map(
-                    lambda t: detail_similarity(thumbs[t[0]], thumbs[t[1]], transform_of(t)),
+                    lambda t: detail_similarity(
+                        thumbs[t[0]], thumbs[t[1]], transform_of(t), smallest_side=side(t)
+                    ),
                     pairs,
                 )
             )

@@ -161,26 +161,28 @@ def _align(a_full: np.ndarray, b_full: np.ndarray) -> np.ndarray:
     return best
 
 
-def _band(x: np.ndarray) -> np.ndarray:
+def _band(x: np.ndarray, scale: float) -> np.ndarray:
     from scipy.ndimage import gaussian_filter
 
-    h = gaussian_filter(x, 1.0) - gaussian_filter(x, 3.0)
-    return h / (np.sqrt(gaussian_filter(h * h, 4.0)) + 2.0)
+    h = gaussian_filter(x, 1.0 * scale) - gaussian_filter(x, 3.0 * scale)
+    return h / (np.sqrt(gaussian_filter(h * h, 4.0 * scale)) + 2.0)
 
 
-def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+def _similarity(a: np.ndarray, b: np.ndarray, scale: float) -> float:
     p = _align(a, b)
     w, inside = _warp(a, p)
     inside[:_BORDER] = inside[-_BORDER:] = False
     inside[:, :_BORDER] = inside[:, -_BORDER:] = False
     if inside.sum() < _MIN_OVERLAP * a.size:
         return 0.0
-    x, y = _band(w)[inside], _band(b)[inside]
+    x, y = _band(w, scale)[inside], _band(b, scale)[inside]
     x, y = x - x.mean(), y - y.mean()
     return float((x * y).sum() / (np.sqrt((x * x).sum() * (y * y).sum()) + 1e-9))
 
 
-def detail_similarity(a: np.ndarray, b: np.ndarray, transform: str | None = None) -> float:
+def detail_similarity(
+    a: np.ndarray, b: np.ndarray, transform: str | None = None, *, smallest_side: int | None = None
+) -> float:
     """Detail similarity of two square grey thumbnails after aligning them (see the module).
 
     Args:
@@ -189,6 +191,10 @@ def detail_similarity(a: np.ndarray, b: np.ndarray, transform: str | None = None
         transform: A name from :data:`~fracturenet.data.duplicates.TRANSFORMS` relating the
             two (``a`` turned or mirrored to look like ``b``, or the other way round: both
             are tried), or ``None`` for upright pairs. Defaults to `None`.
+        smallest_side: The shorter side, in pixels, of the smaller of the two original
+            images. Below ``THUMB_SIDE`` the thumbnail was enlarged and holds no detail at
+            its own pixel scale, so the band compared is widened in proportion.
+            ``None`` compares at the thumbnail's scale. Defaults to `None`.
 
     Returns:
         The correlation of the aligned, band-passed, contrast-normalised thumbnails, in
@@ -213,12 +219,13 @@ def detail_similarity(a: np.ndarray, b: np.ndarray, transform: str | None = None
             "`a` and `b` must be square grey thumbnails of one shape. "
             f"Received: a.shape={a.shape}, b.shape={b.shape}"
         )
+    scale = max(1.0, a.shape[0] / smallest_side) if smallest_side else 1.0
     if transform is None:
-        return _similarity(a, b)
+        return _similarity(a, b, scale)
     if transform not in _NUMPY_TRANSFORMS:
         raise ValueError(
             f"`transform` must be None or one of {sorted(_NUMPY_TRANSFORMS)}. "
             f"Received: transform={transform!r}"
         )
     t = _NUMPY_TRANSFORMS[transform]
-    return max(_similarity(t(a), b), _similarity(a, t(b)))
+    return max(_similarity(t(a), b, scale), _similarity(a, t(b), scale))

@@ -63,8 +63,9 @@ def test_columns_become_attributes_joined_by_file_name(folder):
         assert j.attributes["study"][i] == f"s{k // 2}"
         assert j.attributes["hand"][i] == ("1" if k % 3 == 0 else "0")
     assert "broken" not in j.attributes and "image_id" not in j.attributes
-    assert discover(folder / "images", metadata=folder / "dataset.csv").attributes["study"] == (
-        j.attributes["study"]
+    assert (
+        discover(folder / "images", metadata=folder / "dataset.csv").attributes["study"]
+        == (j.attributes["study"])
     )
     # select() keeps attributes aligned with their images
     sub = j.select([5, 1])
@@ -90,8 +91,9 @@ def test_unmatched_rows_and_images_are_counted(folder):
     m, j, messages = _join(folder)
     i = [Path(p).name for p in j.paths].index("IMG100.png")
     assert j.attributes["region"][i] is None and j.attributes["study"][i] is None
-    assert any("1 of 41 images have no row" in s and "1 row(s) match no image" in s
-               for s in messages)
+    assert any(
+        "1 of 41 images have no row" in s and "1 row(s) match no image" in s for s in messages
+    )
 
 
 def test_errors_name_the_column_and_the_fix(folder):

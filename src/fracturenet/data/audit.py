@@ -191,8 +191,7 @@ def audit(
         or not -1 <= min_detail <= 1
     ):
         raise ValueError(
-            "`min_detail` must be None or a number in [-1, 1]. "
-            f"Received: min_detail={min_detail!r}"
+            f"`min_detail` must be None or a number in [-1, 1]. Received: min_detail={min_detail!r}"
         )
     if workers is None:
         workers = min(8, 2 * (os.cpu_count() or 1))
@@ -270,7 +269,7 @@ def audit(
         similar += similar_turned
         for i, j, _, _ in turned:
             uf.union(i, j)
-    del thumbs
+    thumbs.clear()  # up to 16 KB an image, not needed past this point
     # A pair that failed the check can still end up in one cluster through copies of both.
     similar = sorted(p for p in similar if uf.find(p[0]) != uf.find(p[1]))
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.manifest import Manifest, normalise_split
+from fracturenet.data.metadata import join_metadata
 from fracturenet.exceptions import DatasetError
 
 __all__ = ["discover", "IMAGE_EXTENSIONS"]
@@ -226,7 +227,7 @@ def discover(
         metadata: A CSV describing the images (one row per file, e.g. FracAtlas'
             ``dataset.csv``), joined by file name: its columns become
             ``Manifest.attributes``. For label checks and flag groups call
-            :meth:`Manifest.with_metadata` instead. Defaults to `None`.
+            :func:`~fracturenet.data.join_metadata` instead. Defaults to `None`.
         metadata_key: The CSV column holding file names; ``None`` picks the column that
             matches the most files. Defaults to `None`.
 
@@ -258,7 +259,7 @@ def discover(
             f"manifest. Received: path={os.fspath(path)!r}"
         )
     if metadata is not None:
-        return discover(path, on_empty=on_empty).with_metadata(metadata, on=metadata_key)
+        return join_metadata(discover(path, on_empty=on_empty), metadata, on=metadata_key)
     if os.path.isfile(root):
         if Path(root).suffix.lower() != ".csv":
             raise DatasetError(

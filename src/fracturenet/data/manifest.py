@@ -12,7 +12,6 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from fracturenet.exceptions import DatasetError
 
@@ -66,11 +65,11 @@ class Manifest:
         ignored_files: ``(path, reason)`` of each file or folder passed over during
             discovery (a hidden folder is listed once, not its contents).
         attributes: Per-image attributes by name (e.g. a body region joined from a metadata
-            CSV with :meth:`with_metadata`), each a tuple of strings (``None`` where
+            CSV with :func:`~fracturenet.data.join_metadata`), each a tuple of strings (``None`` where
             unknown) with one entry per image. Splits can stratify or group by them and
             reports can break results down by them.
         label_conflicts: ``(path, label from the layout, label from the metadata)`` of each
-            image whose two labels disagree, from :meth:`with_metadata`.
+            image whose two labels disagree, from :func:`~fracturenet.data.join_metadata`.
 
     Example:
         >>> m = Manifest(paths=("/d/a.png", "/d/b.png"), labels=(0, 1),
@@ -208,12 +207,6 @@ class Manifest:
         """
         return replace(self, attributes={**self.attributes, **columns})
 
-    def with_metadata(self, csv_path: str | os.PathLike[str], **kwargs: Any) -> Manifest:
-        """Joins a metadata CSV by file name; see :func:`fracturenet.data.join_metadata`."""
-        from fracturenet.data.metadata import join_metadata
-
-        return join_metadata(self, csv_path, **kwargs)
-
     def attribute(self, name: str) -> tuple[str | None, ...]:
         """Returns the values of one attribute.
 
@@ -223,7 +216,7 @@ class Manifest:
         if name not in self.attributes:
             raise DatasetError(
                 f"The manifest has no attribute {name!r}; it has {sorted(self.attributes) or 'none'} "
-                "(join a metadata CSV with Manifest.with_metadata or discover(..., metadata=...)). "
+                "(join a metadata CSV with fracturenet.data.join_metadata or discover(..., metadata=...)). "
                 f"Received: name={name!r}"
             )
         return self.attributes[name]

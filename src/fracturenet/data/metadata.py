@@ -160,9 +160,11 @@ def join_metadata(
             f"Received: {missing[0]!r}"
         )
     col = {c: header.index(c) for c in header}
-    keep = list(columns) if columns is not None else [
-        c for c in header if c not in (on, label_column) and c
-    ]
+    keep = (
+        list(columns)
+        if columns is not None
+        else [c for c in header if c not in (on, label_column) and c]
+    )
     n = len(manifest)
     row_of: dict[int, list[str]] = {}
     unmatched = 0

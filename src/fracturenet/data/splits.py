@@ -48,7 +48,10 @@ def _one_grouping(manifest: Manifest, groups: str | None) -> list[Hashable]:
         return list(range(len(manifest)))
     if isinstance(groups, str) and groups in manifest.attributes:
         # Images without a value (no metadata row) stay single.
-        return [("a", v) if v is not None else ("i", i) for i, v in enumerate(manifest.attributes[groups])]
+        return [
+            ("a", v) if v is not None else ("i", i)
+            for i, v in enumerate(manifest.attributes[groups])
+        ]
     raise ValueError(
         f"`groups` must be one of {_GROUP_CHOICES}, an attribute of the manifest "
         f"({sorted(manifest.attributes) or 'it has none'}), or a tuple of these. "
@@ -71,7 +74,9 @@ def _group_keys(manifest: Manifest, groups: str | None | tuple) -> list[Hashable
     return [uf.find(i) for i in range(n)]
 
 
-def _strata(manifest: Manifest, stratify: bool, stratify_by: str | Sequence[str] | None) -> list[int]:
+def _strata(
+    manifest: Manifest, stratify: bool, stratify_by: str | Sequence[str] | None
+) -> list[int]:
     """One stratum index per image: the label (if ``stratify``) and the named attributes."""
     names = [stratify_by] if isinstance(stratify_by, str) else list(stratify_by or [])
     columns = [manifest.attribute(name) for name in names]

@@ -8,6 +8,7 @@ from typing import Any
 
 from fracturenet.commands._common import check_positive, print_json, progress
 from fracturenet.commands._registry import UsageError, command
+from fracturenet.data.verify import DEFAULT_MIN_DETAIL
 from fracturenet.exceptions import ImageDecodeError
 
 _MAX_FACET_VALUES = 12
@@ -42,9 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument(
         "--min-detail",
         type=_min_detail,
-        default=0.83,
+        default=DEFAULT_MIN_DETAIL,
         help="aligned detail similarity a hash match needs to count as the same picture "
-        "(default: 0.83; 'none' trusts the hashes alone)",
+        f"(default: {DEFAULT_MIN_DETAIL}; 'none' trusts the hashes alone)",
     )
     p.add_argument("--min-side", type=int, default=64, help="smaller images count as tiny")
     p.add_argument(

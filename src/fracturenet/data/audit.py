@@ -149,7 +149,7 @@ def audit(
             (:func:`~fracturenet.data.verify.detail_similarity`) is at least this; pairs
             below it are reported as *similar* (``AuditReport.similar_pairs``) and neither
             grouped nor counted as conflicts. ``None`` trusts the hashes alone (the former
-            behaviour). Defaults to `0.8`.
+            behaviour). Defaults to `0.83`.
         hash_size: Side of the perceptual hashes (``hash_size**2`` bits); thresholds scale
             with the bit count. Defaults to `8`.
         min_side: Images whose shorter side is below this many pixels are reported as tiny.

@@ -77,3 +77,48 @@ def test_bad_arguments_name_the_argument():
     m = Manifest(["/x.png"], [0], ("a",))
     with pytest.raises(ValueError, match="Received: min_detail=2"):
         audit(m, progress=False, min_detail=2)
+
+
+# FracAtlas pairs labelled by eye (issue 25 notes): copies the hashes and the check must
+# pair, and the five hardest look-alikes (highest detail similarity among different
+# radiographs: different poses or arms).
+FRACATLAS_COPIES = [
+    ("Fractured/IMG0002298.jpg", "Fractured/IMG0002467.jpg"),  # one with an "R" marker
+    ("Fractured/IMG0004262.jpg", "Non_fractured/IMG0002952.jpg"),  # a real label conflict
+    ("Non_fractured/IMG0000239.jpg", "Non_fractured/IMG0000240.jpg"),
+    ("Non_fractured/IMG0002026.jpg", "Non_fractured/IMG0002027.jpg"),  # re-processed pelvis
+    ("Fractured/IMG0002746.jpg", "Fractured/IMG0004117.jpg"),
+]
+FRACATLAS_LOOK_ALIKES = [
+    ("Non_fractured/IMG0003482.jpg", "Non_fractured/IMG0003800.jpg"),
+    ("Non_fractured/IMG0003045.jpg", "Non_fractured/IMG0003258.jpg"),
+    ("Fractured/IMG0003070.jpg", "Non_fractured/IMG0001978.jpg"),
+    ("Non_fractured/IMG0003068.jpg", "Non_fractured/IMG0003482.jpg"),
+    ("Fractured/IMG0001365.jpg", "Fractured/IMG0002516.jpg"),
+]
+
+
+@pytest.mark.realdata
+def test_real_fracatlas_copies_pass_and_look_alikes_do_not():
+    import os
+    from pathlib import Path
+
+    from fracturenet.data import load_image
+
+    env = os.environ.get("FRACTURENET_FRACATLAS")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+    root = root / "fracatlas" / "images" if not env else root / "images"
+    if not root.is_dir():
+        pytest.skip(f"FracAtlas not found at {root} (set FRACTURENET_FRACATLAS)")
+
+    def score(a: str, b: str) -> float:
+        ims = [Image.fromarray(load_image(root / p)) for p in (a, b)]
+        side = min(min(im.size) for im in ims)
+        thumbs = [grey_thumbnail(im.resize((128, 128), Image.Resampling.BOX).convert("L"))
+                  for im in ims]  # fmt: skip
+        return detail_similarity(*thumbs, smallest_side=side)
+
+    copies = [score(a, b) for a, b in FRACATLAS_COPIES]
+    alikes = [score(a, b) for a, b in FRACATLAS_LOOK_ALIKES]
+    assert min(copies) >= DEFAULT_MIN_DETAIL, copies
+    assert max(alikes) < DEFAULT_MIN_DETAIL, alikes

@@ -122,3 +122,16 @@ def test_real_fracatlas_copies_pass_and_look_alikes_do_not():
     alikes = [score(a, b) for a, b in FRACATLAS_LOOK_ALIKES]
     assert min(copies) >= DEFAULT_MIN_DETAIL, copies
     assert max(alikes) < DEFAULT_MIN_DETAIL, alikes
+
+
+def test_similar_pairs_can_group_conservatively(folder):
+    from fracturenet.data import train_val_test_split
+
+    report = audit(folder, progress=False)
+    assert len(set(report.groups())) == 3  # the copy cluster, alike1, alike2
+    assert len(set(report.groups(include_similar=True))) == 1  # look-alikes joined too
+    from fracturenet.exceptions import DatasetError
+
+    assert len(set(train_val_test_split(folder, val=0.4, groups="auto").splits)) == 2
+    with pytest.raises(DatasetError, match=r"from 1 group\(s\)"):  # all five are one group
+        train_val_test_split(folder, val=0.4, groups="similar")

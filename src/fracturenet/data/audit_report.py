@@ -106,15 +106,41 @@ class AuditReport(JsonResult):
     transformed_pairs: list[tuple[int, int, int, str]] = field(default_factory=list)
     similar_pairs: list[tuple[int, int, int, float]] = field(default_factory=list)
 
-    def groups(self) -> list[str]:
+    def groups(self, *, include_similar: bool = False) -> list[str]:
         """Returns one group id per image: ``"dup-<i>"`` shared by a duplicate cluster (``i``
         is its first image), ``"img-<i>"`` for an image with no copy. Usable as
-        ``Manifest.groups``."""
+        ``Manifest.groups``.
+
+        Args:
+            include_similar: Also join the *similar, not same* pairs (``"sim-<i>"`` for a
+                group that needs them): a conservative grouping for data without patient ids,
+                where look-alike radiographs may be repeat exposures of one patient.
+                Defaults to `False`.
+
+        Example:
+            >>> m = Manifest(["/a.png", "/b.png", "/c.png"], [0, 0, 0], ("x",))
+            >>> r = AuditReport(manifest=m, records=(), clusters=[[0, 1]],
+            ...                 similar_pairs=[(1, 2, 4, 0.5)])
+            >>> r.groups(), r.groups(include_similar=True)
+            (['dup-0', 'dup-0', 'img-2'], ['sim-0', 'sim-0', 'sim-0'])
+        """
         ids = [f"img-{i}" for i in range(len(self.manifest))]
         for cluster in self.clusters:
             for i in cluster:
                 ids[i] = f"dup-{cluster[0]}"
-        return ids
+        if not include_similar or not self.similar_pairs:
+            return ids
+        from fracturenet.data.duplicates import UnionFind
+
+        uf = UnionFind(list(range(len(ids))))
+        for cluster in self.clusters:
+            for i in cluster[1:]:
+                uf.union(cluster[0], i)
+        for i, j, _, _ in self.similar_pairs:
+            uf.union(i, j)
+        joined = {i for p in self.similar_pairs for i in p[:2]}
+        roots = {uf.find(i) for i in joined}
+        return [f"sim-{uf.find(i)}" if uf.find(i) in roots else g for i, g in enumerate(ids)]
 
     def cleaned_manifest(self, drop: str = "both") -> Manifest:
         """Returns the manifest without redundant or contradictory images (files untouched).

@@ -2,7 +2,9 @@
 
 Images that share a group never straddle splits. By default (``groups="auto"``) the groups are
 the audit's duplicate clusters, so exact and near copies of one X-ray always land on the same
-side; ``"manifest"`` uses ``Manifest.groups`` (e.g. patient ids), the name of an attribute
+side; ``"similar"`` also keeps look-alikes the audit did not call copies together (possibly
+repeat exposures of one patient); ``"manifest"`` uses ``Manifest.groups`` (e.g. patient
+ids), the name of an attribute
 (:attr:`Manifest.attributes`, e.g. a study id from a metadata CSV) groups images sharing its
 value, a tuple of these joins all of them (``("auto", "patient")``: copies and patients), and
 ``None`` treats every image as its own group. ``stratify_by`` adds attributes (e.g. a body
@@ -22,7 +24,7 @@ from fracturenet.exceptions import DatasetError
 
 __all__ = ["train_val_test_split", "group_kfold"]
 
-_GROUP_CHOICES = ("auto", "manifest", None)
+_GROUP_CHOICES = ("auto", "similar", "manifest", None)
 _POOL = (None, "train")  # images a split may (re)assign; other split names are kept
 
 
@@ -38,10 +40,11 @@ def _check_fraction(name: str, value: object) -> float:
 
 
 def _one_grouping(manifest: Manifest, groups: str | None) -> list[Hashable]:
-    if groups == "auto":
+    if groups in ("auto", "similar"):
         from fracturenet.data.audit import audit
 
-        return list(audit(manifest, progress=False).groups())
+        report = audit(manifest, progress=False)
+        return list(report.groups(include_similar=groups == "similar"))
     if groups == "manifest":
         return [("g", g) if g is not None else ("i", i) for i, g in enumerate(manifest.groups)]
     if groups is None:
@@ -167,7 +170,8 @@ def train_val_test_split(
         test: Fraction for test, in [0, 1). Defaults to `0.0`.
         seed: Seed; the same seed gives the same split. Defaults to `0`.
         groups: ``"auto"`` (the audit's duplicate clusters; reads every image),
-            ``"manifest"`` (``manifest.groups``; ``None`` entries are single images), an
+            ``"similar"`` (those joined by the audit's look-alike pairs too: a conservative
+            stand-in for patient ids), ``"manifest"`` (``manifest.groups``; ``None`` entries are single images), an
             attribute name (images sharing its value; ``None`` values are single images),
             ``None`` (every image alone), or a tuple of these, joined. Defaults to `"auto"`.
         stratify: Keep each class's proportions in every split. Defaults to `True`.

@@ -114,8 +114,9 @@ class AuditReport(JsonResult):
         Args:
             include_similar: Also join the *similar, not same* pairs (``"sim-<i>"`` for a
                 group that needs them): a conservative grouping for data without patient ids,
-                where look-alike radiographs may be repeat exposures of one patient.
-                Defaults to `False`.
+                where look-alike radiographs may be repeat exposures of one patient. This
+                is the grouping of the hashes alone: look-alikes chain (on FracAtlas one
+                group of 591 images), so it suits small datasets. Defaults to `False`.
 
         Example:
             >>> m = Manifest(["/a.png", "/b.png", "/c.png"], [0, 0, 0], ("x",))

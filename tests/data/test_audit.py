@@ -314,3 +314,27 @@ def test_rotated_and_flipped_copies_are_paired_and_cross_split_copies_counted(tm
     assert copies == {"val <- train": 1, "test <- train": 2, "test <- val": 2}
     assert "2 test images have a copy in train" in report.summary()
     assert report.to_dict()["cross_split_copies"] == copies
+
+
+def test_truncated_copies_do_not_stop_the_html_and_every_unreadable_file_is_listed(tmp_path):
+    # FracAtlas: JPEGs short of their last few bytes, some of them byte copies of each other
+    # (so an exact-duplicate cluster of unreadable files); the HTML page stopped at the first.
+    whole = tmp_path / "whole.jpg"
+    Image.fromarray(_xray(1)).save(whole, quality=90)
+    cut = whole.read_bytes()[:-20]
+    names = [f"cut{k:02d}.jpg" for k in range(12)]
+    for k, name in enumerate(names):
+        data = cut if k < 2 else cut[:-k]  # cut00 and cut01 are byte copies
+        (tmp_path / name).write_bytes(data)
+    Image.fromarray(_xray(2)).save(tmp_path / "fine.png")
+    paths = [str(tmp_path / n) for n in [*names, "fine.png"]]
+    report = audit(Manifest(paths, [0] * 13, ("a",)), progress=False)
+    assert sorted(os.path.basename(p) for p, _ in report.unreadable) == names
+    assert all("truncated" in why for _, why in report.unreadable)
+    assert report.exact_groups == [[0, 1]]
+    summary = report.summary()
+    assert all(f"unreadable: {p}" in summary for p in paths[:12])  # all, not the first 10
+    page = report.to_html(tmp_path / "audit.html")
+    text = Path(page).read_text()
+    assert text.count("<li>") == 12 and all(n in text for n in names)
+    assert text.count(">unreadable</div>") == 2  # the cluster's two files, without thumbnails

@@ -7,8 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fracturenet.commands._common import check_positive, print_json, progress
-from fracturenet.commands._registry import command
+from fracturenet.commands._registry import UsageError, command
+from fracturenet.data.verify import DEFAULT_MIN_DETAIL
 from fracturenet.exceptions import ImageDecodeError
+
+_MAX_FACET_VALUES = 12
 
 
 @command(
@@ -37,7 +40,40 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         default=6,
         help="pHash Hamming distance for near-duplicates (default: 6; 0 = re-encodes)",
     )
+    p.add_argument(
+        "--min-detail",
+        type=_min_detail,
+        default=DEFAULT_MIN_DETAIL,
+        help="aligned detail similarity a hash match needs to count as the same picture "
+        f"(default: {DEFAULT_MIN_DETAIL}; 'none' trusts the hashes alone)",
+    )
     p.add_argument("--min-side", type=int, default=64, help="smaller images count as tiny")
+    p.add_argument(
+        "--metadata",
+        metavar="CSV",
+        help="a table describing the images (one row per file), joined by file name: "
+        "per-attribute class counts and label conflicts are reported",
+    )
+    p.add_argument("--metadata-key", metavar="COL", help="its file-name column (default: guessed)")
+    p.add_argument(
+        "--metadata-label",
+        metavar="COL[:V=CLASS,...]",
+        help="a column repeating the label, with its values mapped to classes, e.g. "
+        "fractured:1=Fractured,0=Non_fractured; disagreements with the folders are listed",
+    )
+    p.add_argument(
+        "--labels-from",
+        choices=("layout", "metadata"),
+        default="layout",
+        help="which label wins where folder and --metadata-label disagree (default: layout)",
+    )
+    p.add_argument(
+        "--metadata-flags",
+        metavar="NAME=COL,COL,...",
+        action="append",
+        default=[],
+        help="make one attribute from 0/1 flag columns, e.g. region=hand,leg,hip (repeatable)",
+    )
     p.add_argument(
         "--on-error",
         choices=("raise", "skip"),
@@ -55,10 +91,16 @@ def run(args: argparse.Namespace) -> int:
     check_positive("near_threshold", args.near_threshold, allow_zero=True)
     check_positive("min_side", args.min_side, allow_zero=True)
     manifest = discover(args.path)
+    if args.metadata:
+        manifest = _join(manifest, args)
     quiet = args.quiet or args.json
     progress(f"auditing {len(manifest)} images in {args.path}", quiet=quiet)
     report = audit(
-        manifest, near_threshold=args.near_threshold, min_side=args.min_side, progress=not quiet
+        manifest,
+        near_threshold=args.near_threshold,
+        min_detail=args.min_detail,
+        min_side=args.min_side,
+        progress=not quiet,
     )
     written = {}
     if args.html:
@@ -68,10 +110,16 @@ def run(args: argparse.Namespace) -> int:
         written["cleaned_manifest"] = cleaned.to_csv(args.cleaned_manifest)
         written["cleaned_images"] = len(cleaned)
     ignored = [{"path": p, "reason": r} for p, r in manifest.ignored_files]
+    meta = _metadata_summary(manifest) if args.metadata else None
     if args.json:
-        print_json({**report.to_dict(), "ignored_by_discovery": ignored, "written": written})
+        extra = {"metadata": meta} if meta else {}
+        print_json(
+            {**report.to_dict(), **extra, "ignored_by_discovery": ignored, "written": written}
+        )
         return _unreadable_status(report, args.on_error)
     print(report.summary())
+    if meta:
+        _print_metadata(meta)
     if ignored:
         print(f"Passed over by discovery ({len(ignored)}):")
         for item in ignored:
@@ -89,3 +137,94 @@ def _unreadable_status(report: Any, on_error: str) -> int:
             path, f"{reason} ({n} unreadable file(s) in all, listed in the report)"
         )
     return 0
+
+
+def _min_detail(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not -1 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a number in [-1, 1] or 'none'. Received: min_detail={text!r}"
+        )
+    return value
+
+
+def _join(manifest: Any, args: argparse.Namespace) -> Any:
+    """The manifest joined with ``--metadata`` (label column and flag groups parsed)."""
+    import warnings
+
+    label_column, values = None, None
+    if args.metadata_label:
+        label_column, _, mapping = args.metadata_label.partition(":")
+        try:
+            values = dict(pair.split("=", 1) for pair in mapping.split(",")) if mapping else None
+        except ValueError:
+            raise UsageError(
+                "--metadata-label must look like COL or COL:VALUE=CLASS,VALUE=CLASS. "
+                f"Received: metadata_label={args.metadata_label!r}"
+            ) from None
+    flags = {}
+    for item in args.metadata_flags:
+        name, _, cols = item.partition("=")
+        if not name or not cols:
+            raise UsageError(
+                f"--metadata-flags must look like NAME=COL,COL. Received: metadata_flags={item!r}"
+            )
+        flags[name] = cols.split(",")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from fracturenet.data import join_metadata
+
+        joined = join_metadata(
+            manifest,
+            args.metadata,
+            on=args.metadata_key,
+            label_column=label_column,
+            label_values=values,
+            labels_from=args.labels_from,
+            categories=flags or None,
+        )
+    for w in caught:
+        if not args.quiet and not args.json:
+            progress(str(w.message))
+    return joined
+
+
+def _metadata_summary(manifest: Any) -> dict[str, Any]:
+    """Per attribute with few values: images per value and class; the label conflicts."""
+    facets = {}
+    for name, values in manifest.attributes.items():
+        distinct = sorted({str(v) for v in values})
+        if len(distinct) > _MAX_FACET_VALUES:
+            continue
+        table = {v: dict.fromkeys(manifest.class_names, 0) for v in distinct}
+        for v, y in zip(values, manifest.labels, strict=True):
+            table[str(v)][manifest.class_names[y]] += 1
+        facets[name] = table
+    return {
+        "attributes": list(manifest.attributes),
+        "class_counts_by_attribute": facets,
+        "label_conflicts": [
+            {"path": p, "layout": a, "metadata": b} for p, a, b in manifest.label_conflicts
+        ],
+    }
+
+
+def _print_metadata(meta: dict[str, Any]) -> None:
+    print(f"Metadata attributes: {', '.join(meta['attributes'])}")
+    for name, table in meta["class_counts_by_attribute"].items():
+        if len(table) < 2:
+            continue
+        cells = "; ".join(
+            f"{value}: " + ", ".join(f"{c} {k}" for c, k in counts.items())
+            for value, counts in table.items()
+        )
+        print(f"  {name:<12} {cells}")
+    conflicts = meta["label_conflicts"]
+    print(f"Label conflicts between the layout and the metadata: {len(conflicts)}")
+    for c in conflicts:
+        print(f"  {c['path']}: {c['layout']} (layout) vs {c['metadata']} (metadata)")

@@ -15,6 +15,7 @@ from fracturenet.data.dicom import load_dicom
 from fracturenet.data.discovery import IMAGE_EXTENSIONS, discover
 from fracturenet.data.load_resized import load_resized
 from fracturenet.data.manifest import Manifest, normalise_split
+from fracturenet.data.metadata import join_metadata
 from fracturenet.data.pipeline import DecodeReport, make_dataset, skipped_files
 from fracturenet.data.resize import RESIZE_MODES, resize_geometry, resize_image, restore_geometry
 from fracturenet.data.splits import group_kfold, train_val_test_split
@@ -35,6 +36,7 @@ __all__ = [
     "discover",
     "group_duplicates",
     "group_kfold",
+    "join_metadata",
     "load_dicom",
     "load_image",
     "load_resized",

@@ -30,6 +30,7 @@ from fracturenet.data.duplicates import (
     transformed_duplicate_pairs,
 )
 from fracturenet.data.manifest import Manifest
+from fracturenet.data.verify import DEFAULT_MIN_DETAIL, detail_similarity, grey_thumbnail
 from fracturenet.exceptions import ImageDecodeError, MissingExtraError
 
 _THUMB_SIDE = 128
@@ -48,8 +49,9 @@ _TRANSPOSE = {
 __all__ = ["audit", "group_duplicates"]
 
 
-def _hash_one(path: str, hash_size: int) -> ImageRecord:
-    """Reads one file and returns its hashes and size, or the reason it is unreadable."""
+def _hash_one(path: str, hash_size: int) -> tuple[ImageRecord, np.ndarray | None]:
+    """Reads one file; returns its hashes and size (or why it is unreadable) and its grey
+    thumbnail for :func:`~fracturenet.data.verify.detail_similarity` (``None`` if unreadable)."""
     import imagehash
     from PIL import Image
 
@@ -57,15 +59,15 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
         with open(path, "rb") as f:
             file_sha = hashlib.sha256(f.read()).hexdigest()
     except OSError as e:
-        return ImageRecord(error=f"cannot read file ({e.strerror or e})")
+        return ImageRecord(error=f"cannot read file ({e.strerror or e})"), None
     try:
         # The same decoding the model sees (EXIF orientation, alpha on black, 16-bit
         # scaling, DICOM), so "identical pixels" means identical network input.
         pixels = load_image(path)
     except ImageDecodeError as e:
-        return ImageRecord(file_sha256=file_sha, error=e.reason)
+        return ImageRecord(file_sha256=file_sha, error=e.reason), None
     except MissingExtraError as e:  # a DICOM file without pydicom: report, do not abort
-        return ImageRecord(file_sha256=file_sha, error=str(e))
+        return ImageRecord(file_sha256=file_sha, error=str(e)), None
     im = Image.fromarray(pixels)
     pix = hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
     # Perceptual hashes only look at a 32x32 (pHash) or 9x8 (dHash) grey image: hashing an
@@ -86,10 +88,10 @@ def _hash_one(path: str, hash_size: int) -> ImageRecord:
         histogram=tuple(round(float(x), 5) for x in hist / max(hist.sum(), 1)),
         phash_variants=variants,
         dhash_variants=dvariants,
-    )
+    ), grey_thumbnail(gray)
 
 
-def _hash_in_budget(path: str, hash_size: int) -> ImageRecord:
+def _hash_in_budget(path: str, hash_size: int) -> tuple[ImageRecord, np.ndarray | None]:
     with decode_scope(copies=5):  # measured: ~24 bytes a pixel at peak for a 100 MP PNG
         return _hash_one(path, hash_size)
 
@@ -125,6 +127,7 @@ def audit(
     manifest: Manifest,
     *,
     near_threshold: int = DEFAULT_NEAR_THRESHOLD,
+    min_detail: float | None = DEFAULT_MIN_DETAIL,
     hash_size: int = 8,
     min_side: int = 64,
     workers: int | None = None,
@@ -141,6 +144,12 @@ def audit(
             distance is at most ``near_threshold + 3``. Use 0 for re-encodes only, larger
             values to catch stronger re-crops at the risk of pairing different X-rays.
             Defaults to `6`.
+        min_detail: Verification of hash candidates: a pair is called the same picture
+            only when the detail similarity of the aligned thumbnails
+            (:func:`~fracturenet.data.verify.detail_similarity`) is at least this; pairs
+            below it are reported as *similar* (``AuditReport.similar_pairs``) and neither
+            grouped nor counted as conflicts. ``None`` trusts the hashes alone (the former
+            behaviour). Defaults to `0.83`.
         hash_size: Side of the perceptual hashes (``hash_size**2`` bits); thresholds scale
             with the bit count. Defaults to `8`.
         min_side: Images whose shorter side is below this many pixels are reported as tiny.
@@ -176,6 +185,14 @@ def audit(
     _check_int("near_threshold", near_threshold, 0)
     _check_int("hash_size", hash_size, 2)
     _check_int("min_side", min_side, 0)
+    if min_detail is not None and (
+        isinstance(min_detail, bool)
+        or not isinstance(min_detail, (int, float))
+        or not -1 <= min_detail <= 1
+    ):
+        raise ValueError(
+            f"`min_detail` must be None or a number in [-1, 1]. Received: min_detail={min_detail!r}"
+        )
     if workers is None:
         workers = min(8, 2 * (os.cpu_count() or 1))
     _check_int("workers", workers, 1)
@@ -184,45 +201,77 @@ def audit(
     n = len(manifest)
     update = _progress(n, progress)
     records: list[ImageRecord] = []
+    thumbs: list[np.ndarray | None] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for rec in pool.map(lambda p: _hash_in_budget(p, hash_size), manifest.paths):
+        for rec, thumb in pool.map(lambda p: _hash_in_budget(p, hash_size), manifest.paths):
             records.append(rec)
+            thumbs.append(thumb)
             update(len(records))
-    if n == 0:
-        update(0)
+        if n == 0:
+            update(0)
 
-    uf = UnionFind(list(range(n)))
-    for key in ("file_sha256", "pixel_sha256"):
-        first: dict[str, int] = {}
-        for i, rec in enumerate(records):
-            h = getattr(rec, key)
-            if h:
-                uf.union(first.setdefault(h, i), i)
-    exact_root = [uf.find(i) for i in range(n)]
+        uf = UnionFind(list(range(n)))
+        for key in ("file_sha256", "pixel_sha256"):
+            first: dict[str, int] = {}
+            for i, rec in enumerate(records):
+                h = getattr(rec, key)
+                if h:
+                    uf.union(first.setdefault(h, i), i)
+        exact_root = [uf.find(i) for i in range(n)]
 
-    ok = [i for i, r in enumerate(records) if r.error is None]
-    near = near_duplicate_pairs(
-        [records[i].phash for i in ok],
-        [records[i].dhash for i in ok],
-        [records[i].histogram for i in ok],
-        near_threshold=near_threshold,
-    )
-    near = [(ok[a], ok[b], dp, dd) for a, b, dp, dd in near]
-    near = [t for t in near if exact_root[t[0]] != exact_root[t[1]]]
-    for i, j, _, _ in near:
-        uf.union(i, j)
-    turned = transformed_duplicate_pairs(
-        [records[i].phash_variants for i in ok],
-        [records[i].phash for i in ok],
-        [records[i].dhash_variants for i in ok],
-        [records[i].dhash for i in ok],
-        [records[i].histogram for i in ok],
-        near_threshold=near_threshold,
-    )
-    turned = [(ok[a], ok[b], d, t) for a, b, d, t in turned]
-    turned = [p for p in turned if uf.find(p[0]) != uf.find(p[1])]  # new pairs only
-    for i, j, _, _ in turned:
-        uf.union(i, j)
+        def side(t: tuple) -> int:
+            return min(records[t[0]].width, records[t[0]].height,
+                       records[t[1]].width, records[t[1]].height)  # fmt: skip
+
+        def verified(pairs: list, transform_of) -> tuple[list, list]:
+            """Splits hash candidates into (same picture, similar) by detail similarity."""
+            if min_detail is None or not pairs:
+                return pairs, []
+            scores = list(
+                pool.map(
+                    lambda t: detail_similarity(
+                        thumbs[t[0]], thumbs[t[1]], transform_of(t), smallest_side=side(t)
+                    ),
+                    pairs,
+                )
+            )
+            same = [t for t, s in zip(pairs, scores, strict=True) if s >= min_detail]
+            similar = [
+                (t[0], t[1], t[2], round(s, 3))
+                for t, s in zip(pairs, scores, strict=True)
+                if s < min_detail
+            ]
+            return same, similar
+
+        ok = [i for i, r in enumerate(records) if r.error is None]
+        near = near_duplicate_pairs(
+            [records[i].phash for i in ok],
+            [records[i].dhash for i in ok],
+            [records[i].histogram for i in ok],
+            near_threshold=near_threshold,
+        )
+        near = [(ok[a], ok[b], dp, dd) for a, b, dp, dd in near]
+        near = [t for t in near if exact_root[t[0]] != exact_root[t[1]]]
+        near, similar = verified(near, lambda t: None)
+        for i, j, _, _ in near:
+            uf.union(i, j)
+        turned = transformed_duplicate_pairs(
+            [records[i].phash_variants for i in ok],
+            [records[i].phash for i in ok],
+            [records[i].dhash_variants for i in ok],
+            [records[i].dhash for i in ok],
+            [records[i].histogram for i in ok],
+            near_threshold=near_threshold,
+        )
+        turned = [(ok[a], ok[b], d, t) for a, b, d, t in turned]
+        turned = [p for p in turned if uf.find(p[0]) != uf.find(p[1])]  # new pairs only
+        turned, similar_turned = verified(turned, lambda t: t[3])
+        similar += similar_turned
+        for i, j, _, _ in turned:
+            uf.union(i, j)
+    thumbs.clear()  # up to 16 KB an image, not needed past this point
+    # A pair that failed the check can still end up in one cluster through copies of both.
+    similar = sorted(p for p in similar if uf.find(p[0]) != uf.find(p[1]))
 
     members: dict[int, list[int]] = {}
     for i in range(n):
@@ -239,6 +288,7 @@ def audit(
         exact_groups=[g for g in exact.values() if len(g) > 1],
         near_pairs=near,
         transformed_pairs=turned,
+        similar_pairs=similar,
         clusters=clusters,
         leakage=[g for g in clusters if len({splits[i] for i in g}) > 1],
         conflicts=[g for g in clusters if len({labels[i] for i in g}) > 1],
@@ -251,6 +301,7 @@ def audit(
         size_stats=_size_stats(records),
         settings={
             "near_threshold": near_threshold,
+            "min_detail": min_detail,
             "hash_size": hash_size,
             "min_side": min_side,
             "workers": workers,

@@ -22,6 +22,7 @@ from fracturenet.data.manifest import Manifest
 __all__ = ["AuditReport", "ImageRecord"]
 
 _DROP_CHOICES = ("duplicates", "conflicts", "both")
+_MAX_SIMILAR_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ class AuditReport(JsonResult):
         transformed_pairs: ``(i, j, phash_distance, transform)`` pairs that are copies of
             each other rotated or flipped (by pixels or by an EXIF orientation tag), not
             already paired otherwise.
+        similar_pairs: ``(i, j, phash_distance, detail_similarity)`` pairs whose hashes
+            matched but whose aligned pixels did not (``settings["min_detail"]``): similar
+            pictures, e.g. two radiographs of the same anatomy, not copies. They are not
+            clustered, grouped or counted as conflicts; pairs already joined through other
+            copies are left out.
     """
 
     manifest: Manifest
@@ -98,16 +104,44 @@ class AuditReport(JsonResult):
     settings: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
     transformed_pairs: list[tuple[int, int, int, str]] = field(default_factory=list)
+    similar_pairs: list[tuple[int, int, int, float]] = field(default_factory=list)
 
-    def groups(self) -> list[str]:
+    def groups(self, *, include_similar: bool = False) -> list[str]:
         """Returns one group id per image: ``"dup-<i>"`` shared by a duplicate cluster (``i``
         is its first image), ``"img-<i>"`` for an image with no copy. Usable as
-        ``Manifest.groups``."""
+        ``Manifest.groups``.
+
+        Args:
+            include_similar: Also join the *similar, not same* pairs (``"sim-<i>"`` for a
+                group that needs them): a conservative grouping for data without patient ids,
+                where look-alike radiographs may be repeat exposures of one patient. This
+                is the grouping of the hashes alone: look-alikes chain (on FracAtlas one
+                group of 591 images), so it suits small datasets. Defaults to `False`.
+
+        Example:
+            >>> m = Manifest(["/a.png", "/b.png", "/c.png"], [0, 0, 0], ("x",))
+            >>> r = AuditReport(manifest=m, records=(), clusters=[[0, 1]],
+            ...                 similar_pairs=[(1, 2, 4, 0.5)])
+            >>> r.groups(), r.groups(include_similar=True)
+            (['dup-0', 'dup-0', 'img-2'], ['sim-0', 'sim-0', 'sim-0'])
+        """
         ids = [f"img-{i}" for i in range(len(self.manifest))]
         for cluster in self.clusters:
             for i in cluster:
                 ids[i] = f"dup-{cluster[0]}"
-        return ids
+        if not include_similar or not self.similar_pairs:
+            return ids
+        from fracturenet.data.duplicates import UnionFind
+
+        uf = UnionFind(list(range(len(ids))))
+        for cluster in self.clusters:
+            for i in cluster[1:]:
+                uf.union(cluster[0], i)
+        for i, j, _, _ in self.similar_pairs:
+            uf.union(i, j)
+        joined = {i for p in self.similar_pairs for i in p[:2]}
+        roots = {uf.find(i) for i in joined}
+        return [f"sim-{uf.find(i)}" if uf.find(i) in roots else g for i, g in enumerate(ids)]
 
     def cleaned_manifest(self, drop: str = "both") -> Manifest:
         """Returns the manifest without redundant or contradictory images (files untouched).
@@ -150,6 +184,7 @@ class AuditReport(JsonResult):
             "exact_duplicate_images": sum(len(g) for g in self.exact_groups),
             "near_duplicate_pairs": len(self.near_pairs),
             "rotated_or_flipped_pairs": len(self.transformed_pairs),
+            "similar_not_same_pairs": len(self.similar_pairs),
             "duplicate_clusters": len(self.clusters),
             "images_in_clusters": sum(len(c) for c in self.clusters),
             "redundant_images": sum(len(c) - 1 for c in self.clusters),
@@ -220,6 +255,10 @@ class AuditReport(JsonResult):
                 {"a": paths[i], "b": paths[j], "phash_distance": d, "transform": t}
                 for i, j, d, t in self.transformed_pairs
             ],
+            "similar_pairs": [
+                {"a": paths[i], "b": paths[j], "phash_distance": d, "detail_similarity": s}
+                for i, j, d, s in self.similar_pairs
+            ],
             "clusters": [cluster(c) for c in self.clusters],
             "leakage": [gid[c[0]] for c in self.leakage],
             "conflicts": [gid[c[0]] for c in self.conflicts],
@@ -236,11 +275,24 @@ class AuditReport(JsonResult):
             f"{self.manifest.num_classes} classes ({self.elapsed_s:.1f} s)",
             f"  exact duplicates     {c['exact_duplicate_groups']} groups, "
             f"{c['exact_duplicate_images']} images (same bytes or same pixels)",
-            f"  near-duplicates      {c['near_duplicate_pairs']} pairs (pHash <= {t}, or "
-            f"<= {2 * t if isinstance(t, int) else '?'} with dHash <= "
-            f"{t + 3 if isinstance(t, int) else '?'} and similar grey histograms; 64-bit scale)",
+            f"  near-duplicates      {c['near_duplicate_pairs']} pairs, the same picture "
+            f"(pHash <= {t}, or <= {2 * t if isinstance(t, int) else '?'} with dHash <= "
+            f"{t + 3 if isinstance(t, int) else '?'} and similar grey histograms; 64-bit scale"
+            + (
+                f"; aligned detail similarity >= {s['min_detail']})"
+                if s.get("min_detail") is not None
+                else ")"
+            ),
             f"  rotated / flipped    {c['rotated_or_flipped_pairs']} pairs (the same picture "
             "turned or mirrored, by its pixels or an EXIF tag)",
+            *(
+                [
+                    f"  similar, not same    {c['similar_not_same_pairs']} pairs (hashes match, "
+                    f"aligned detail similarity < {s['min_detail']}: not grouped)"
+                ]
+                if s.get("min_detail") is not None
+                else []
+            ),
             f"  duplicate clusters   {c['duplicate_clusters']} holding "
             f"{c['images_in_clusters']} images ({c['redundant_images']} redundant copies)",
             f"  cross-split leakage  {c['leaking_clusters']} clusters span splits",
@@ -280,19 +332,27 @@ class AuditReport(JsonResult):
                     for i in cl[:4]
                 )
                 lines.append(f"  {title}: {files}")
-        for p, why in self.unreadable[:10]:
+        for p, why in self.unreadable:  # every one: a study must account for each file
             lines.append(f"  unreadable: {p}: {why}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
 
-    def _thumb(self, i: int, side: int) -> str:
+    def _thumb(self, i: int, side: int) -> str | None:
+        """Base64 JPEG thumbnail of image ``i``, or ``None`` when it cannot be decoded (a
+        truncated file that is a byte copy of another sits in a cluster too)."""
         from PIL import Image
 
         from fracturenet.data.decode import load_image
+        from fracturenet.exceptions import ImageDecodeError, MissingExtraError
 
-        im = Image.fromarray(load_image(self.manifest.paths[i], draft=side))
+        if self.records and self.records[i].error is not None:
+            return None
+        try:
+            im = Image.fromarray(load_image(self.manifest.paths[i], draft=side))
+        except (ImageDecodeError, MissingExtraError):
+            return None
         im.thumbnail((side, side))
         buf = io.BytesIO()
         im.save(buf, format="JPEG", quality=80)
@@ -343,9 +403,28 @@ class AuditReport(JsonResult):
                 info = self._image(i)
                 cap = html.escape(f"{info['label']} | {info['split'] or '-'} | "
                                   f"{info['width']}x{info['height']} | {os.path.basename(info['path'])}")  # fmt: skip
-                parts.append(f"<figure><img src='data:image/jpeg;base64,{self._thumb(i, thumb_size)}' "
-                             f"title='{html.escape(info['path'], quote=True)}'><figcaption>{cap}</figcaption></figure>")  # fmt: skip
+                thumb, title = self._thumb(i, thumb_size), html.escape(info["path"], quote=True)
+                img = (f"<img src='data:image/jpeg;base64,{thumb}' title='{title}'>" if thumb else
+                       f"<div class='flag' title='{title}'>unreadable</div>")  # fmt: skip
+                parts.append(f"<figure>{img}<figcaption>{cap}</figcaption></figure>")
             parts.append("</section>")
+        if self.similar_pairs:
+            shown = self.similar_pairs[:_MAX_SIMILAR_SHOWN]
+            parts.append(
+                f"<h2>Similar pictures, not copies ({len(self.similar_pairs)} pairs"
+                f"{f', first {len(shown)} shown' if len(shown) < len(self.similar_pairs) else ''}"
+                ")</h2><p>Their hashes match but their aligned detail does not "
+                f"(similarity &lt; {self.settings.get('min_detail')}): they are not grouped. "
+                "Look at a few to check the verification.</p>"
+            )
+            for i, j, d, sim in shown:
+                parts.append(f"<section>pHash distance {d}, detail similarity {sim:.3f}<br>")
+                for k in (i, j):
+                    info, thumb = self._image(k), self._thumb(k, thumb_size)
+                    cap = html.escape(f"{info['label']} | {os.path.basename(info['path'])}")
+                    img = f"<img src='data:image/jpeg;base64,{thumb}'>" if thumb else "unreadable"
+                    parts.append(f"<figure>{img}<figcaption>{cap}</figcaption></figure>")
+                parts.append("</section>")
         if self.unreadable:
             parts.append("<h2>Unreadable files</h2><ul>")
             parts += [f"<li>{html.escape(p)}: {html.escape(r)}</li>" for p, r in self.unreadable]

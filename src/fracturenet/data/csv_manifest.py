@@ -29,7 +29,9 @@ def _class_order(labels: set[str]) -> list[str]:
 def read_csv_manifest(csv_path: str | os.PathLike[str]) -> Manifest:
     """Reads a CSV manifest with a header row and columns ``path,label[,split][,group]``.
 
-    Column names are matched case-insensitively; extra columns are ignored. Relative paths
+    Column names are matched case-insensitively; any other column becomes a per-image
+    attribute (:attr:`Manifest.attributes`, empty cells ``None``), as
+    :meth:`Manifest.to_csv` writes them. Relative paths
     are resolved against the folder that holds the CSV. ``split`` values are normalised
     (``Train`` -> ``"train"``, ``valid``/``validation`` -> ``"val"``); empty cells give
     ``None``.
@@ -75,6 +77,12 @@ def read_csv_manifest(csv_path: str | os.PathLike[str]) -> Manifest:
             )
         rows = [r for r in reader if any(cell.strip() for cell in r)]
 
+    extra = [
+        (name.strip(), i)
+        for i, name in enumerate(header)
+        if name.strip() and name.strip().lower() not in _REQUIRED + _OPTIONAL
+    ]
+    attrs: dict[str, list[str | None]] = {name: [] for name, _ in extra}
     paths, names, splits, groups = [], [], [], []
     absent, bad_splits = [], []
     for line, row in enumerate(rows, start=2):
@@ -100,6 +108,8 @@ def read_csv_manifest(csv_path: str | os.PathLike[str]) -> Manifest:
         names.append(label)
         splits.append(split)
         groups.append(cell("group") or None)
+        for name, i in extra:
+            attrs[name].append((row[i].strip() if i < len(row) else "") or None)
 
     if absent:
         raise DatasetError(
@@ -128,6 +138,7 @@ def read_csv_manifest(csv_path: str | os.PathLike[str]) -> Manifest:
         class_names=tuple(class_names),
         splits=tuple(splits),
         groups=tuple(groups),
+        attributes={k: tuple(v) for k, v in attrs.items()},
         root=csv_path,
         ignored={},
     )

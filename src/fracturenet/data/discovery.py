@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.manifest import Manifest, normalise_split
+from fracturenet.data.metadata import join_metadata
 from fracturenet.exceptions import DatasetError
 
 __all__ = ["discover", "IMAGE_EXTENSIONS"]
@@ -203,7 +204,13 @@ def _layout_class_first(root: str, dirs: list[str], ignored: _Ignored) -> dict:
     return class_dirs
 
 
-def discover(path: str | os.PathLike[str], *, on_empty: str = "raise") -> Manifest:
+def discover(
+    path: str | os.PathLike[str],
+    *,
+    on_empty: str = "raise",
+    metadata: str | os.PathLike[str] | None = None,
+    metadata_key: str | None = None,
+) -> Manifest:
     """Finds the images, labels and splits of a dataset folder or CSV manifest.
 
     Class names are the class folder names (or CSV labels), sorted, so label ``i`` is
@@ -217,6 +224,12 @@ def discover(path: str | os.PathLike[str], *, on_empty: str = "raise") -> Manife
         on_empty: What to do with a class folder that holds no image: ``"raise"`` a
             :class:`DatasetError` naming it, or ``"skip"`` the class (counted in
             ``Manifest.ignored["empty class folder"]``). Defaults to `"raise"`.
+        metadata: A CSV describing the images (one row per file, e.g. FracAtlas'
+            ``dataset.csv``), joined by file name: its columns become
+            ``Manifest.attributes``. For label checks and flag groups call
+            :func:`~fracturenet.data.join_metadata` instead. Defaults to `None`.
+        metadata_key: The CSV column holding file names; ``None`` picks the column that
+            matches the most files. Defaults to `None`.
 
     Returns:
         The :class:`Manifest`; ``ignored`` counts hidden entries and non-image files.
@@ -245,6 +258,8 @@ def discover(path: str | os.PathLike[str], *, on_empty: str = "raise") -> Manife
             f"Dataset path {root!r} does not exist. Pass a folder of class folders or a CSV "
             f"manifest. Received: path={os.fspath(path)!r}"
         )
+    if metadata is not None:
+        return join_metadata(discover(path, on_empty=on_empty), metadata, on=metadata_key)
     if os.path.isfile(root):
         if Path(root).suffix.lower() != ".csv":
             raise DatasetError(

@@ -17,6 +17,9 @@ from fracturenet.exceptions import DatasetError
 
 __all__ = ["Manifest", "normalise_split"]
 
+#: Column names of a CSV manifest; attributes may not take them.
+_RESERVED = frozenset({"path", "label", "split", "group"})
+
 _SPLIT_ALIASES = {
     "train": "train",
     "training": "train",
@@ -61,6 +64,12 @@ class Manifest:
             (e.g. ``{"hidden": 2, "not an image": 1}``).
         ignored_files: ``(path, reason)`` of each file or folder passed over during
             discovery (a hidden folder is listed once, not its contents).
+        attributes: Per-image attributes by name (e.g. a body region joined from a metadata
+            CSV with :func:`~fracturenet.data.join_metadata`), each a tuple of strings (``None`` where
+            unknown) with one entry per image. Splits can stratify or group by them and
+            reports can break results down by them.
+        label_conflicts: ``(path, label from the layout, label from the metadata)`` of each
+            image whose two labels disagree, from :func:`~fracturenet.data.join_metadata`.
 
     Example:
         >>> m = Manifest(paths=("/d/a.png", "/d/b.png"), labels=(0, 1),
@@ -77,6 +86,8 @@ class Manifest:
     root: str = ""
     ignored: Mapping[str, int] = field(default_factory=dict)
     ignored_files: tuple[tuple[str, str], ...] = ()
+    attributes: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict)
+    label_conflicts: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.paths)
@@ -95,6 +106,21 @@ class Manifest:
                     f"Manifest field {name!r} has {len(getattr(self, name))} entries but "
                     f"there are {n} paths. Received: len({name})={len(getattr(self, name))}"
                 )
+        attrs = {}
+        for name, values in dict(self.attributes).items():
+            values = tuple(None if v is None else str(v) for v in values)
+            if len(values) != n:
+                raise DatasetError(
+                    f"Manifest attribute {name!r} has {len(values)} entries but there are {n} "
+                    f"paths. Received: len(attributes[{name!r}])={len(values)}"
+                )
+            if name in _RESERVED:
+                raise DatasetError(
+                    f"Manifest attribute names must not be one of {sorted(_RESERVED)}. "
+                    f"Received: attribute={name!r}"
+                )
+            attrs[str(name)] = values
+        object.__setattr__(self, "attributes", attrs)
         k = len(self.class_names)
         bad = [x for x in self.labels if not 0 <= x < k]
         if bad:
@@ -140,6 +166,7 @@ class Manifest:
             labels=tuple(self.labels[i] for i in idx),
             splits=tuple(self.splits[i] for i in idx),
             groups=tuple(self.groups[i] for i in idx),
+            attributes={k: tuple(v[i] for i in idx) for k, v in self.attributes.items()},
         )
 
     def subset(self, split: str) -> Manifest:
@@ -170,8 +197,33 @@ class Manifest:
         """Returns a copy with the group of every image replaced."""
         return replace(self, groups=tuple(groups))
 
+    def with_attributes(self, **columns: Sequence[str | None]) -> Manifest:
+        """Returns a copy with per-image attributes added or replaced (one value per image).
+
+        Example:
+            >>> m = Manifest(("/d/a.png", "/d/b.png"), (0, 1), ("x", "y"))
+            >>> m.with_attributes(region=["hand", "leg"]).attributes["region"]
+            ('hand', 'leg')
+        """
+        return replace(self, attributes={**self.attributes, **columns})
+
+    def attribute(self, name: str) -> tuple[str | None, ...]:
+        """Returns the values of one attribute.
+
+        Raises:
+            DatasetError: If the manifest has no such attribute; the message lists those it has.
+        """
+        if name not in self.attributes:
+            raise DatasetError(
+                f"The manifest has no attribute {name!r}; it has {sorted(self.attributes) or 'none'} "
+                "(join a metadata CSV with fracturenet.data.join_metadata or discover(..., metadata=...)). "
+                f"Received: name={name!r}"
+            )
+        return self.attributes[name]
+
     def to_csv(self, path: str | os.PathLike[str]) -> str:
-        """Writes the manifest as CSV with columns ``path,label,split,group``.
+        """Writes the manifest as CSV with columns ``path,label,split,group`` and one column
+        per attribute (read back as attributes by :func:`~fracturenet.data.discover`).
 
         Paths are written relative to the CSV's folder when they lie below it. The file must
         not exist yet: a manifest never overwrites a file.
@@ -189,9 +241,13 @@ class Manifest:
         base = os.path.dirname(os.path.abspath(path))
         with open(path, "x", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["path", "label", "split", "group"])
-            for p, y, s, g in zip(self.paths, self.labels, self.splits, self.groups):
+            names = list(self.attributes)
+            w.writerow(["path", "label", "split", "group", *names])
+            for i, (p, y, s, g) in enumerate(
+                zip(self.paths, self.labels, self.splits, self.groups, strict=True)
+            ):
                 rel = os.path.relpath(p, base)
                 out = p if rel.startswith("..") else rel
-                w.writerow([out, self.class_names[y], s or "", g or ""])
+                extra = [self.attributes[k][i] or "" for k in names]
+                w.writerow([out, self.class_names[y], s or "", g or "", *extra])
         return path

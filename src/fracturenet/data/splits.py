@@ -2,8 +2,13 @@
 
 Images that share a group never straddle splits. By default (``groups="auto"``) the groups are
 the audit's duplicate clusters, so exact and near copies of one X-ray always land on the same
-side; ``"manifest"`` uses ``Manifest.groups`` (e.g. patient ids) and ``None`` treats every
-image as its own group. Splits are deterministic for a seed.
+side; ``"similar"`` also keeps look-alikes the audit did not call copies together (possibly
+repeat exposures of one patient); ``"manifest"`` uses ``Manifest.groups`` (e.g. patient
+ids), the name of an attribute
+(:attr:`Manifest.attributes`, e.g. a study id from a metadata CSV) groups images sharing its
+value, a tuple of these joins all of them (``("auto", "patient")``: copies and patients), and
+``None`` treats every image as its own group. ``stratify_by`` adds attributes (e.g. a body
+region) to the label as strata. Splits are deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from fracturenet.exceptions import DatasetError
 
 __all__ = ["train_val_test_split", "group_kfold"]
 
-_GROUP_CHOICES = ("auto", "manifest", None)
+_GROUP_CHOICES = ("auto", "similar", "manifest", None)
 _POOL = (None, "train")  # images a split may (re)assign; other split names are kept
 
 
@@ -34,17 +39,57 @@ def _check_fraction(name: str, value: object) -> float:
     return float(value)
 
 
-def _group_keys(manifest: Manifest, groups: str | None) -> list[Hashable]:
-    """One hashable group key per image for the chosen grouping."""
-    if groups == "auto":
+def _one_grouping(manifest: Manifest, groups: str | None) -> list[Hashable]:
+    if groups in ("auto", "similar"):
         from fracturenet.data.audit import audit
 
-        return list(audit(manifest, progress=False).groups())
+        report = audit(manifest, progress=False)
+        return list(report.groups(include_similar=groups == "similar"))
     if groups == "manifest":
         return [("g", g) if g is not None else ("i", i) for i, g in enumerate(manifest.groups)]
     if groups is None:
         return list(range(len(manifest)))
-    raise ValueError(f"`groups` must be one of {_GROUP_CHOICES}. Received: groups={groups!r}")
+    if isinstance(groups, str) and groups in manifest.attributes:
+        # Images without a value (no metadata row) stay single.
+        return [
+            ("a", v) if v is not None else ("i", i)
+            for i, v in enumerate(manifest.attributes[groups])
+        ]
+    raise ValueError(
+        f"`groups` must be one of {_GROUP_CHOICES}, an attribute of the manifest "
+        f"({sorted(manifest.attributes) or 'it has none'}), or a tuple of these. "
+        f"Received: groups={groups!r}"
+    )
+
+
+def _group_keys(manifest: Manifest, groups: str | None | tuple) -> list[Hashable]:
+    """One hashable group key per image for the chosen grouping (several: their union)."""
+    if not isinstance(groups, (tuple, list)):
+        return _one_grouping(manifest, groups)
+    from fracturenet.data.duplicates import UnionFind
+
+    n = len(manifest)
+    uf = UnionFind(list(range(n)))
+    for g in groups:
+        first: dict[Hashable, int] = {}
+        for i, k in enumerate(_one_grouping(manifest, g)):
+            uf.union(first.setdefault(k, i), i)
+    return [uf.find(i) for i in range(n)]
+
+
+def _strata(
+    manifest: Manifest, stratify: bool, stratify_by: str | Sequence[str] | None
+) -> list[int]:
+    """One stratum index per image: the label (if ``stratify``) and the named attributes."""
+    names = [stratify_by] if isinstance(stratify_by, str) else list(stratify_by or [])
+    columns = [manifest.attribute(name) for name in names]
+    ids: dict[tuple, int] = {}
+    return [
+        ids.setdefault(
+            ((manifest.labels[i] if stratify else 0), *(c[i] for c in columns)), len(ids)
+        )
+        for i in range(len(manifest))
+    ]
 
 
 def _assign(
@@ -109,8 +154,9 @@ def train_val_test_split(
     val: float = 0.2,
     test: float = 0.0,
     seed: int = 0,
-    groups: str | None = "auto",
+    groups: str | None | tuple = "auto",
     stratify: bool = True,
+    stratify_by: str | Sequence[str] | None = None,
 ) -> Manifest:
     """Splits a dataset into train/val(/test) without letting any group straddle splits.
 
@@ -124,9 +170,14 @@ def train_val_test_split(
         test: Fraction for test, in [0, 1). Defaults to `0.0`.
         seed: Seed; the same seed gives the same split. Defaults to `0`.
         groups: ``"auto"`` (the audit's duplicate clusters; reads every image),
-            ``"manifest"`` (``manifest.groups``; ``None`` entries are single images) or
-            ``None`` (every image alone). Defaults to `"auto"`.
+            ``"similar"`` (those joined by the audit's look-alike pairs too: a conservative
+            stand-in for patient ids), ``"manifest"`` (``manifest.groups``; ``None`` entries are single images), an
+            attribute name (images sharing its value; ``None`` values are single images),
+            ``None`` (every image alone), or a tuple of these, joined. Defaults to `"auto"`.
         stratify: Keep each class's proportions in every split. Defaults to `True`.
+        stratify_by: Attribute name(s) whose values are kept in proportion too, crossed
+            with the class (e.g. ``"region"``: fractured hands, non-fractured hands, ...).
+            Defaults to `None`.
 
     Returns:
         A new manifest with ``splits`` set.
@@ -179,11 +230,10 @@ def train_val_test_split(
         )
     if not pool:
         return manifest
-    labels = [manifest.labels[i] if stratify else 0 for i in pool]
+    strata = _strata(manifest, stratify, stratify_by)
+    labels = [strata[i] for i in pool]
     rng = np.random.default_rng(seed)
-    assigned = _assign(
-        labels, [keys[i] for i in pool], fractions, rng, manifest.num_classes if stratify else 1
-    )
+    assigned = _assign(labels, [keys[i] for i in pool], fractions, rng, max(strata, default=0) + 1)
     splits = list(manifest.splits)
     for i, s in zip(pool, assigned, strict=True):
         splits[i] = s
@@ -195,8 +245,9 @@ def group_kfold(
     k: int = 5,
     *,
     seed: int = 0,
-    groups: str | None = "auto",
+    groups: str | None | tuple = "auto",
     stratify: bool = True,
+    stratify_by: str | Sequence[str] | None = None,
 ) -> list[tuple[Manifest, Manifest]]:
     """Stratified group k-fold: ``k`` (train, val) pairs where no group straddles the two.
 
@@ -207,9 +258,11 @@ def group_kfold(
         manifest: The dataset.
         k: Number of folds, at least 2 and at most the number of groups. Defaults to `5`.
         seed: Seed; the same seed gives the same folds. Defaults to `0`.
-        groups: ``"auto"``, ``"manifest"`` or ``None``, as in :func:`train_val_test_split`.
-            Defaults to `"auto"`.
+        groups: ``"auto"``, ``"manifest"``, an attribute name, ``None`` or a tuple, as in
+            :func:`train_val_test_split`. Defaults to `"auto"`.
         stratify: Keep class proportions in each fold. Defaults to `True`.
+        stratify_by: Attribute name(s) crossed with the class as strata, as in
+            :func:`train_val_test_split`. Defaults to `None`.
 
     Returns:
         ``k`` pairs ``(train, val)`` of manifests whose splits are ``"train"`` / ``"val"``;
@@ -242,7 +295,8 @@ def group_kfold(
             f"Cannot make {k} folds from {len(ids)} group(s) of "
             f"{manifest.root or 'the manifest'}; lower k or use finer groups. Received: k={k}"
         )
-    y = np.array([manifest.labels[i] if stratify else 0 for i in pool])
+    strata = _strata(manifest, stratify, stratify_by)
+    y = np.array([strata[i] for i in pool], dtype=int)
     largest = int(np.bincount(y).max()) if len(y) else 0
     if largest < k:  # scikit-learn cannot stratify when every class is smaller than k
         raise DatasetError(

@@ -97,6 +97,21 @@ def test_bootstrap_intervals_bracket_the_estimate_and_are_seeded():
         binary_bootstrap(y, p, pred, positive=1, metrics=["f1"])
 
 
+def test_bootstrap_intervals_equal_a_direct_loop_over_the_same_resamples():
+    from fracturenet.evaluation.bootstrap import resample_indices
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(120) < 0.2).astype(int)
+    p1 = np.clip(0.35 * y + rng.random(120) * 0.65, 0, 1)
+    p, pred = np.stack([1 - p1, p1], 1), (p1 >= 0.4).astype(int)
+    cis = binary_bootstrap(y, p, pred, positive=1, n_boot=150, seed=7)
+    rows = [binary_metrics(y[i], p[i], pred[i], positive=1) for i in resample_indices(120, 150, 7)]
+    for name, ci in cis.items():
+        values = np.array([r[name] for r in rows], dtype=np.float64)
+        lo, hi = np.percentile(values[~np.isnan(values)], [2.5, 97.5])
+        assert (ci.low, ci.high) == (pytest.approx(lo), pytest.approx(hi)), name
+
+
 def test_report_uses_the_decision_threshold_as_the_operating_point():
     # positive class 0 (the minority, as "fractured" sorts first in FracAtlas)
     y = np.array([0] * 5 + [1] * 20)

@@ -79,6 +79,13 @@ def test_evaluate_and_predict_decide_with_the_stored_threshold(skewed):
     assert b["tp"] == int(np.sum((expected == 0) & (report.y_true == 0)))
     rows = report.metrics["facets"]["region"]
     assert sum(r["n"] for r in rows) == 30 and {r["facet_value"] for r in rows} == {"hand", "leg"}
+    # attribute names of a manifest that carries per-image attributes (a metadata CSV join)
+    object.__setattr__(test, "attributes", {"region": tuple(regions)})
+    named = evaluate(model, test, class_names=["fractured", "normal"], bootstrap=0,
+                     facets="region")  # fmt: skip
+    assert named.metrics["facets"]["region"] == report.metrics["facets"]["region"]
+    with pytest.raises(ValueError, match=r"not per-image attributes.*\['region'\]"):
+        evaluate(model, test, bootstrap=0, facets=["view"])
     argmax = evaluate(model, test, class_names=["fractured", "normal"], bootstrap=0,
                       threshold="argmax")  # fmt: skip
     assert argmax.metrics["binary"]["operating_point"]["source"] == "argmax"

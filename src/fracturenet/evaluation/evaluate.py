@@ -208,8 +208,9 @@ def evaluate(
         facets: Per-image attributes to break accuracy (and, two-class, sensitivity and
             specificity) down by, with Wilson 95 % intervals: a mapping name -> values,
             each either a sequence in data order (for a ``Manifest``: in its order, skipped
-            files included) or a mapping from image path, file name or stem to value.
-            Defaults to `None`.
+            files included) or a mapping from image path, file name or stem to value; or,
+            for a ``Manifest`` carrying per-image ``attributes`` (e.g. joined from a
+            metadata CSV), attribute names. Defaults to `None`.
 
     Returns:
         An :class:`EvaluationReport`.
@@ -240,6 +241,7 @@ def evaluate(
 
     decision = _decision(model, threshold, positive_class, class_names)
     manifest_ids = list(data.paths) if isinstance(data, Manifest) else None
+    facets = _named_facets(facets, data)
     if isinstance(data, Manifest):
         data = _pipeline(model, data, int(batch_size), on_error)
     batches, data_ids = _batches_from(data, int(batch_size))
@@ -332,6 +334,23 @@ def _decision(model: Any, threshold: Any, positive_class: Any, class_names: Any)
         "Argument `threshold` must be 'model', 'argmax', a number or a DecisionThreshold. "
         f"Received: threshold={threshold!r}"
     )
+
+
+def _named_facets(facets: Any, data: Any) -> Any:
+    """Facet names (a string or a list of strings) looked up in a Manifest's attributes."""
+    if isinstance(facets, str):
+        facets = [facets]
+    if not isinstance(facets, (list, tuple)) or not all(isinstance(f, str) for f in facets):
+        return facets
+    attributes = getattr(data, "attributes", None) or {}
+    missing = [f for f in facets if f not in attributes]
+    if missing:
+        raise ValueError(
+            f"Facet(s) {missing} are not per-image attributes of `data` (a Manifest's "
+            f"attributes: {sorted(attributes)}); pass facets as {{name: values}} instead. "
+            f"Received: facets={list(facets)}"
+        )
+    return {f: list(attributes[f]) for f in facets}
 
 
 def _facets(facets: Any, ids: Any, manifest_ids: Any, n: int) -> Any:

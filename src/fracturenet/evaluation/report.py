@@ -280,7 +280,10 @@ class EvaluationReport(JsonRoundTrip):
         return first + [
             (m, self.metrics[m], self.intervals.get(m))
             for m in HEADLINE_METRICS
-            if m in self.metrics and not (binary and m == "balanced_accuracy")
+            # two classes: balanced accuracy is among the binary rows, and top-k (argmax
+            # ranks; top-2 is always 1) would contradict the threshold's accuracy
+            if m in self.metrics
+            and not (binary and (m == "balanced_accuracy" or m.startswith("top_")))
         ]
 
     def value(self, metric: str) -> float:

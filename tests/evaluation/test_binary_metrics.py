@@ -3,6 +3,7 @@ their intervals bracket them, and the report shows them at the model's operating
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -135,6 +136,9 @@ def test_report_uses_the_decision_threshold_as_the_operating_point():
         assert piece in text
     again = EvaluationReport.from_dict(r.to_dict())
     assert again.y_pred.tolist() == r.y_pred.tolist()
+    plain = EvaluationReport.from_dict(json.loads(json.dumps(argmax.to_dict())))  # null -> nan
+    assert plain.y_pred.tolist() == argmax.y_pred.tolist()
+    assert "Operating point: argmax" in plain.to_markdown()
 
 
 def test_report_refuses_a_positive_class_that_contradicts_the_threshold():

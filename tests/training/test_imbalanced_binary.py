@@ -111,3 +111,28 @@ def test_cli_evaluate_reports_binary_metrics_and_facets_from_a_metadata_csv(skew
     code = main(["evaluate", str(run), str(root), "--facet", "region=hand,leg", "-q"])
     assert code == 2
     assert "--metadata" in capsys.readouterr().err
+
+
+def test_cli_train_and_predict_use_a_validation_threshold(skewed, tmp_path, capsys):
+    root = skewed[0]
+    out = tmp_path / "cli-run"
+    argv = ["train", root, "--out", out, "--backbone", "smallcnn_tiny", "--weights", "none",
+            "--image-size", "16", "--epochs", "1", "--batch-size", "16", "--bootstrap", "20",
+            "--precision", "float32", "--decision-threshold", "sensitivity:0.8",
+            "--positive-class", "fractured", "-q", "--json"]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["binary"]["positive_class"] == "fractured"
+    saved = read_metadata(out / "model.keras")["decision_threshold"]
+    assert saved["rule"] == "sensitivity:0.8" and saved["chosen_on"]["sensitivity"] >= 0.8
+    assert result["binary"]["threshold"] == saved["threshold"]
+    assert json.loads((out / "config.json").read_text())["fit"]["class_weight"] == "auto"
+    code = main(["predict", str(out), str(root / "test"), "--precision", "float32", "--json"])
+    assert code == 0
+    predicted = json.loads(capsys.readouterr().out)
+    assert predicted["decision_threshold"]["threshold"] == saved["threshold"]
+    bad = [*argv[:3], tmp_path / "bad", *argv[4:]]
+    bad[bad.index("sensitivity:0.8")] = "youdn"
+    assert main([str(a) for a in bad]) != 0
+    err = capsys.readouterr().err
+    assert "decision_threshold" in err and "Received: decision_threshold='youdn'" in err

@@ -129,7 +129,7 @@ def binary_markdown(section: Mapping[str, Any]) -> list[str]:
         f"Positive class: {section['positive_class']} ({n_pos} of {n} images, prevalence "
         f"{section['prevalence']:.1%}; chosen by: {section['positive_class_chosen_by']}).",
     ]
-    if point.get("threshold") is None:
+    if point.get("source") != "threshold":
         lines.append(
             "Operating point: argmax (no decision threshold stored with the model); "
             "sensitivity, specificity, PPV, NPV and the confusion matrix are at that point."

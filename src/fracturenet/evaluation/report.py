@@ -212,7 +212,8 @@ class EvaluationReport(JsonRoundTrip):
         """Predicted labels at the report's operating point (argmax of ``y_prob``, or a
         binary model's decision threshold)."""
         point = (self.metrics.get("binary") or {}).get("operating_point") or {}
-        decision = as_decision(point) if point.get("threshold") is not None else None
+        # "source", not "threshold": a JSON round trip reads argmax's null threshold as nan
+        decision = as_decision(point) if point.get("source") == "threshold" else None
         return decision.predict(self.y_prob) if decision else np.argmax(self.y_prob, axis=1)
 
     def to_dict(self) -> dict:

@@ -30,7 +30,13 @@ __all__ = ["check_decision_arguments", "choose_after_training", "predict_labelle
 def check_decision_arguments(rule: Any, positive_class: Any) -> None:
     """Validates ``Trainer.fit(decision_threshold=..., positive_class=...)`` where they enter."""
     if rule is not None:
-        check_threshold_rule(rule)
+        try:
+            check_threshold_rule(rule)
+        except ValueError:
+            raise ValueError(
+                "Argument `decision_threshold` must be 'youden', 'sensitivity:T' or "
+                f"'specificity:T' with T in (0, 1], or None. Received: decision_threshold={rule!r}"
+            ) from None
     if positive_class is not None and not isinstance(positive_class, (str, int)):
         raise ValueError(
             "Argument `positive_class` must be a class name, an index 0/1 or None. "

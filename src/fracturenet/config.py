@@ -197,8 +197,8 @@ class TrainingConfig(_ConfigMixin):
         unfreeze: Top blocks (int), a layer name or ``"all"`` for phase 2. Defaults to `2`.
         lr: Phase-1 learning rate; ``None`` takes the recipe's. Defaults to `None`.
         fine_tune_lr: Phase-2 learning rate. Defaults to `1e-5`.
-        class_weight: ``"balanced"``, ``"sqrt"``, ``"none"`` or ``None``. Defaults to
-            `"balanced"`.
+        class_weight: ``"auto"`` (balanced when the classes are skewed), ``"balanced"``,
+            ``"sqrt"``, ``"none"`` or ``None``. Defaults to `"auto"`.
         early_stopping: Patience in epochs, or ``None`` to train all epochs.
             Defaults to `None`.
         monitor: Validation metric that picks the best weights. Defaults to
@@ -214,6 +214,11 @@ class TrainingConfig(_ConfigMixin):
         label_smoothing: Overrides the recipe's. Defaults to `None`.
         warmup_epochs: Overrides the recipe's. Defaults to `None`.
         resize_mode: Overrides the model's resize mode. Defaults to `None`.
+        decision_threshold: Rule choosing a two-class model's decision threshold on the
+            validation data (``"youden"``, ``"sensitivity:T"``, ``"specificity:T"``) or
+            ``None``. Defaults to `"youden"`.
+        positive_class: The positive class (name or index) for the threshold; ``None``:
+            the minority class. Defaults to `None`.
     """
 
     epochs: int = 10
@@ -221,7 +226,7 @@ class TrainingConfig(_ConfigMixin):
     unfreeze: int | str = 2
     lr: float | None = None
     fine_tune_lr: float = 1e-5
-    class_weight: str | None = "balanced"
+    class_weight: str | None = "auto"
     early_stopping: int | None = None
     monitor: str = "val_accuracy"
     feature_cache: str = "auto"
@@ -234,6 +239,8 @@ class TrainingConfig(_ConfigMixin):
     label_smoothing: float | None = None
     warmup_epochs: int | None = None
     resize_mode: str | None = None
+    decision_threshold: str | None = "youden"
+    positive_class: str | int | None = None
 
 
 _SECTIONS = {

@@ -281,7 +281,8 @@ def test_class_weights_match_scikit_learn():
     assert class_weights(labels, "none") == {0: 1.0, 1: 1.0, 2: 1.0}
     m = Manifest(("a", "b", "c"), (0, 0, 2), ("x", "y", "z"))
     assert class_weights(m) == {0: 0.5, 1: 1.0, 2: 1.0}  # absent class gets 1.0
-    with pytest.raises(ValueError, match=r"mode must be one of \('balanced', 'sqrt', 'none'\)"):
+    accepted = r"mode must be one of \('auto', 'balanced', 'sqrt', 'none'\)"
+    with pytest.raises(ValueError, match=accepted):
         class_weights(labels, "inverse")
     with pytest.raises(
         ValueError, match=r"labels must be < num_classes=2. Received: max\(labels\)=2"

@@ -35,6 +35,35 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CIs")
     p.add_argument("--batch-size", type=int, default=32, help="images per step")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
+    p.add_argument(
+        "--threshold",
+        default="model",
+        metavar="model|argmax|P",
+        help="two-class models: the operating point: the threshold saved with the model "
+        "(chosen on its validation split; argmax when it has none), argmax, or a cut-off P "
+        "on --positive-class's probability (default: model)",
+    )
+    p.add_argument(
+        "--positive-class",
+        metavar="NAME",
+        help="two-class models: the class sensitivity is about (default: the threshold's, "
+        "else the minority class)",
+    )
+    p.add_argument(
+        "--metadata",
+        metavar="CSV",
+        help="per-image attributes (one row per image, the first column its file name) for --facet",
+    )
+    p.add_argument(
+        "--facet",
+        action="append",
+        default=[],
+        metavar="COLUMN|NAME=COL1,COL2",
+        help="report accuracy (two-class: sensitivity, specificity) per value of a --metadata "
+        "column, with 95%% Wilson intervals; NAME=COL1,COL2,... combines 0/1 flag columns "
+        "(e.g. region=hand,leg,hip,shoulder). Repeatable",
+    )
+
     p.add_argument("--out", metavar="REPORT.json", help="save the report (for `compare`)")
     p.add_argument("--html", metavar="OUT.html", help="save a self-contained HTML report")
     p.add_argument("--overwrite", action="store_true", help="replace existing --out/--html")
@@ -87,6 +116,44 @@ def _split_name(manifest: Any, split: str) -> str:
     return split
 
 
+def _threshold(value: str, positive_class: str | None) -> Any:
+    """``--threshold`` as ``evaluate(threshold=...)`` takes it."""
+    if value in ("model", "argmax"):
+        return value
+    try:
+        cut = float(value)
+    except ValueError:
+        cut = float("nan")
+    if not 0.0 <= cut <= 1.0:
+        raise UsageError(
+            "--threshold must be 'model', 'argmax' or a probability in [0, 1]. "
+            f"Received: threshold={value!r}"
+        )
+    if positive_class is None:
+        raise UsageError(
+            "--threshold P cuts one class's probability: name it with --positive-class. "
+            f"Received: threshold={value!r}, positive_class=None"
+        )
+    return cut
+
+
+def _facets(metadata: str | None, specs: list[str]) -> Any:
+    """``--metadata``/``--facet`` as ``evaluate(facets=...)`` takes them."""
+    from fracturenet.evaluation.facets import facets_from_csv
+
+    if not specs:
+        return None
+    if metadata is None:
+        raise UsageError(
+            "--facet reads per-image attributes from a CSV: pass it with --metadata. "
+            f"Received: facet={specs}, metadata=None"
+        )
+    try:
+        return facets_from_csv(metadata, specs)
+    except (ValueError, FileNotFoundError) as err:
+        raise UsageError(f"--metadata/--facet: {err}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from fracturenet.data import discover, make_dataset, skipped_files
     from fracturenet.data.bad_images import kept_paths
@@ -97,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_positive("batch_size", args.batch_size)
     check_positive("bootstrap", args.bootstrap, allow_zero=True)
+    threshold = _threshold(args.threshold, args.positive_class)
+    facets = _facets(args.metadata, args.facet)
     path = run_model_path(args.model)
     meta = read_metadata(path)
     found = discover(args.data)
@@ -129,6 +198,9 @@ def run(args: argparse.Namespace) -> int:
             model_name=meta.get("backbone") or model.name,
             split=split,
             info={"resize_mode": spec.resize_mode},
+            threshold=threshold,
+            positive_class=args.positive_class,
+            facets=facets,
         )
     for file, reason in skipped_files(ds):
         progress(f"skipped unreadable image {file!r}: {reason}", quiet=False)

@@ -34,6 +34,13 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         default="skip",
         help="unreadable images: stop at the first (raise) or list them and go on (skip)",
     )
+    p.add_argument(
+        "--threshold",
+        choices=("model", "argmax"),
+        default="model",
+        help="two-class models: label by the decision threshold saved with the model "
+        "(chosen on its validation split; argmax when it has none) or by argmax",
+    )
     p.add_argument("--strict", action="store_true", help="same as --on-error raise")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
@@ -55,13 +62,17 @@ def run(args: argparse.Namespace) -> int:
         )
     quiet = args.quiet or args.json
     strict = args.strict or args.on_error == "raise"
-    predictor = Predictor.from_run(args.model, batch_size=args.batch_size, precision=args.precision)
+    predictor = Predictor.from_run(
+        args.model, batch_size=args.batch_size, precision=args.precision, threshold=args.threshold
+    )
     progress(
         f"model {predictor.metadata.get('backbone', '?')} "
         f"{predictor.input_shape[0]}x{predictor.input_shape[1]}, "
         f"{len(predictor.class_names)} classes, precision {predictor.precision}",
         quiet=quiet,
     )
+    if predictor.decision is not None:
+        progress(f"decision threshold: {predictor.decision.describe()}", quiet=quiet)
     parts = []
     done = 0
     for part in predictor.iter_predict(args.images, top_k=args.top_k, strict=strict):
@@ -81,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{row['source']}: ERROR {row['error']}")
             else:
                 tops = ", ".join(f"{t['label']} {t['probability']:.3f}" for t in row["top_k"])
+                if predictor.decision is not None:  # the label need not be the top class
+                    tops = f"{row['label']} (by the decision threshold); {tops}"
                 print(f"{row['source']}: {tops}")
     if result.errors:
         print(

@@ -148,6 +148,13 @@ def run(args: argparse.Namespace) -> int:
             for k in ("accuracy", "balanced_accuracy", "macro_f1")
             if k in report.metrics
         }
+        binary = report.metrics.get("binary")
+        if binary:  # two classes: what a clinician reads, at the model's operating point
+            result["binary"] = {
+                k: binary[k]
+                for k in ("positive_class", "auroc", "pr_auc", "sensitivity", "specificity")
+            }
+            result["binary"]["threshold"] = binary["operating_point"].get("threshold")
         result["ci95"] = {k: [ci.low, ci.high] for k, ci in report.intervals.items()}
         result["metrics_json"] = str(out / "metrics.json")
     result["seconds"] = round(time.perf_counter() - t0, 1)
@@ -167,6 +174,15 @@ def run(args: argparse.Namespace) -> int:
             f"{result['evaluated_on']}: accuracy {m['accuracy']:.3f}, balanced "
             f"{m['balanced_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}{note}"
         )
+        if "binary" in result:
+            b = result["binary"]
+            print(
+                f"{result['evaluated_on']}: positive class {b['positive_class']}: AUROC "
+                f"{b['auroc']:.3f}, sensitivity {b['sensitivity']:.3f}, specificity "
+                f"{b['specificity']:.3f} at "
+                + (f"threshold {b['threshold']:.4g}" if b["threshold"] is not None else "argmax")
+                + " (see metrics.json)"
+            )
     return 0
 
 

@@ -56,6 +56,9 @@ FIELDS: dict[str, str] = {
     "augment": "training.augment",
     "early_stopping": "training.early_stopping",
     "on_error": "training.on_error",
+    "class_weight": "training.class_weight",
+    "decision_threshold": "training.decision_threshold",
+    "positive_class": "training.positive_class",
     "precision": "trainer.precision",
     "seed": "trainer.seed",
     "keep_checkpoints": "trainer.keep_checkpoints",
@@ -74,7 +77,7 @@ def cli_value(key: str, value: Any) -> Any:
     """
     if key == "image_size":
         return int(value[0])
-    if key in ("weights", "augment"):
+    if key in ("weights", "augment", "decision_threshold"):
         return "none" if value is None else str(value)
     if key == "early_stopping":
         return 0 if value is None else value
@@ -107,7 +110,11 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
         _default("fine_tune_epochs"),
         "epochs with the top of the backbone unfrozen (phase 2)",
     ),
-    "unfreeze": (str, _default("unfreeze"), "phase 2: number of top blocks, a layer name, or 'all'"),
+    "unfreeze": (
+        str,
+        _default("unfreeze"),
+        "phase 2: number of top blocks, a layer name, or 'all'",
+    ),
     "lr": (
         float,
         _default("lr"),
@@ -128,6 +135,24 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
         str,
         _default("on_error"),
         "unreadable images: raise | skip (listed in skipped.json)",
+    ),
+    "class_weight": (
+        str,
+        _default("class_weight"),
+        "loss weights per class: auto (balanced when the largest class has >= 1.5x the "
+        "images of the smallest, else none; the log says which) | balanced | sqrt | none",
+    ),
+    "decision_threshold": (
+        str,
+        _default("decision_threshold"),
+        "two-class models: rule choosing the decision threshold on the validation split, "
+        "saved in model.keras and used by predict and evaluate: youden | sensitivity:T | "
+        "specificity:T | none (argmax)",
+    ),
+    "positive_class": (
+        str,
+        _default("positive_class"),
+        "two-class models: the class the threshold detects (default: the minority class)",
     ),
     "keep_checkpoints": (
         str,
@@ -192,6 +217,11 @@ def run_config(
             augment=None if s["augment"].lower() == "none" else s["augment"],
             early_stopping=s["early_stopping"] or None,
             on_error=s["on_error"],
+            class_weight=s["class_weight"],
+            decision_threshold=None
+            if str(s["decision_threshold"]).lower() == "none"
+            else s["decision_threshold"],
+            positive_class=s["positive_class"],
         ),
     )
 

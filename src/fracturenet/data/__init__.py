@@ -8,7 +8,13 @@ from fracturenet._deprecation import moved_names
 from fracturenet.data.audit import audit, group_duplicates
 from fracturenet.data.audit_report import AuditReport, ImageRecord
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
-from fracturenet.data.class_weighting import CLASS_WEIGHT_MODES, class_weights
+from fracturenet.data.class_weighting import (
+    CLASS_WEIGHT_MODES,
+    SKEW_RATIO,
+    class_weight_choice,
+    class_weights,
+    imbalance_ratio,
+)
 from fracturenet.data.csv_manifest import read_csv_manifest
 from fracturenet.data.decode import DEFAULT_MAX_PIXELS, load_image
 from fracturenet.data.dicom import load_dicom
@@ -23,6 +29,7 @@ from fracturenet.data.splits import group_kfold, train_val_test_split
 __all__ = [
     "AUGMENT_PRESETS",
     "CLASS_WEIGHT_MODES",
+    "SKEW_RATIO",
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "RESIZE_MODES",
@@ -32,7 +39,9 @@ __all__ = [
     "Manifest",
     "audit",
     "build_augmentation",
+    "class_weight_choice",
     "class_weights",
+    "imbalance_ratio",
     "discover",
     "group_duplicates",
     "group_kfold",

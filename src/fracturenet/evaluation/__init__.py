@@ -12,6 +12,12 @@ Example:
 """
 
 from fracturenet._deprecation import moved_names
+from fracturenet.evaluation.binary import (
+    BINARY_METRICS,
+    binary_bootstrap,
+    binary_metrics,
+    sensitivity_at_specificity,
+)
 from fracturenet.evaluation.bootstrap import (
     BOOTSTRAP_METRICS,
     ConfidenceInterval,
@@ -35,6 +41,7 @@ from fracturenet.evaluation.crossval_result import (
     FoldResult,
 )
 from fracturenet.evaluation.evaluate import evaluate, predict_proba
+from fracturenet.evaluation.facets import facet_table, wilson_interval
 from fracturenet.evaluation.metrics import compute_metrics, confusion_matrix, validate_predictions
 from fracturenet.evaluation.probability_metrics import (
     brier_score,
@@ -47,6 +54,7 @@ from fracturenet.evaluation.report import HEADLINE_METRICS, EvaluationReport
 from fracturenet.evaluation.significance import holm_adjust, mcnemar_test
 
 __all__ = [
+    "BINARY_METRICS",
     "BOOTSTRAP_METRICS",
     "HEADLINE_METRICS",
     "SUMMARY_METRICS",
@@ -59,6 +67,8 @@ __all__ = [
     "PairwiseComparison",
     "apply_temperature",
     "average_precision_ovr",
+    "binary_bootstrap",
+    "binary_metrics",
     "bootstrap_ci",
     "brier_score",
     "calibrate",
@@ -67,6 +77,7 @@ __all__ = [
     "confusion_matrix",
     "evaluate",
     "expected_calibration_error",
+    "facet_table",
     "fit_temperature",
     "holm_adjust",
     "log_loss",
@@ -75,7 +86,9 @@ __all__ = [
     "predict_proba",
     "reliability_curve",
     "roc_auc_ovr",
+    "sensitivity_at_specificity",
     "validate_predictions",
+    "wilson_interval",
 ]
 
 # cross-validation trains models: it is a workflow (fracturenet.workflows), above this layer

@@ -87,11 +87,14 @@ def _check_metrics(metrics: Sequence[str]) -> None:
 
 
 def _metric_fn(
-    y_true: np.ndarray, y_prob: np.ndarray, metrics: Sequence[str]
+    y_true: np.ndarray,
+    y_prob: np.ndarray,
+    metrics: Sequence[str],
+    y_pred: np.ndarray | None = None,
 ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """Returns a function mapping resample indices ``(b, n)`` to metric arrays ``(b,)``."""
     k = y_prob.shape[1]
-    pred = np.argmax(y_prob, axis=1)
+    pred = np.argmax(y_prob, axis=1) if y_pred is None else np.asarray(y_pred, dtype=np.int64)
     codes = y_true * k + pred
 
     def fn(idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -161,6 +164,7 @@ def bootstrap_ci(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    y_pred: np.ndarray | None = None,
 ) -> dict[str, ConfidenceInterval]:
     """Percentile-bootstrap intervals of headline metrics of one model.
 
@@ -172,6 +176,8 @@ def bootstrap_ci(
         n_boot: Number of resamples. Defaults to `1000`.
         seed: Seed of the resampling. Defaults to `0`.
         level: Coverage. Defaults to `0.95`.
+        y_pred: Predicted labels for the count-based metrics (a binary model's decision
+            threshold). Defaults to `None`: ``argmax(y_prob)``.
 
     Returns:
         Metric name -> :class:`ConfidenceInterval`.
@@ -189,7 +195,7 @@ def bootstrap_ci(
     _check_level(level)
     y_true = np.asarray(y_true, dtype=np.int64)
     y_prob = np.asarray(y_prob, dtype=np.float64)
-    fn = _metric_fn(y_true, y_prob, metrics)
+    fn = _metric_fn(y_true, y_prob, metrics, y_pred)
     full = fn(np.arange(len(y_true))[None, :])
     boot = fn(resample_indices(len(y_true), n_boot, seed))
     return {m: _interval(float(full[m][0]), boot[m], level) for m in metrics}

@@ -256,7 +256,7 @@ class ComparisonResult(JsonResult):
             cells = []
             for r in self.reports:
                 ci = r.intervals.get(metric)
-                value = r.metrics.get(metric, float("nan"))
+                value = r.value(metric)
                 cells.append(f"{value:.3f}" + (f" [{ci.low:.3f}, {ci.high:.3f}]" if ci else ""))
             lines.append(f"| {metric} | " + " | ".join(cells) + " |")
         lines += [

@@ -147,6 +147,9 @@ def evaluate(
     used_for_selection: bool | None = None,
     info: dict[str, Any] | None = None,
     on_error: str = "raise",
+    threshold: Any = "model",
+    positive_class: str | int | None = None,
+    facets: Any = None,
 ) -> EvaluationReport:
     """Predicts ``data`` with ``model`` and returns the metrics, intervals and predictions.
 
@@ -193,6 +196,21 @@ def evaluate(
             input; a dataset from :func:`~fracturenet.data.make_dataset` keeps its own
             ``on_error``, and its skipped files are listed the same way. Defaults to
             `"raise"`.
+        threshold: The operating point of a two-class model: ``"model"`` (the
+            :class:`~fracturenet.models.DecisionThreshold` the model carries, chosen on its
+            validation data by the Trainer and saved in ``model.keras``; argmax when it has
+            none), ``"argmax"``, a :class:`~fracturenet.models.DecisionThreshold`, or a
+            number (the cut-off on ``positive_class``'s probability). Sensitivity,
+            specificity, the count metrics and the confusion matrix are at that point.
+            Defaults to `"model"`.
+        positive_class: Name or index of the positive class of a two-class report.
+            Defaults to `None`: the threshold's, else the minority class of the labels.
+        facets: Per-image attributes to break accuracy (and, two-class, sensitivity and
+            specificity) down by, with Wilson 95 % intervals: a mapping name -> values,
+            each either a sequence in data order (for a ``Manifest``: in its order, skipped
+            files included) or a mapping from image path, file name or stem to value; or,
+            for a ``Manifest`` carrying per-image ``attributes`` (e.g. joined from a
+            metadata CSV), attribute names. Defaults to `None`.
 
     Returns:
         An :class:`EvaluationReport`.
@@ -221,6 +239,9 @@ def evaluate(
         )
     from fracturenet.data import Manifest
 
+    decision = _decision(model, threshold, positive_class, class_names)
+    manifest_ids = list(data.paths) if isinstance(data, Manifest) else None
+    facets = _named_facets(facets, data)
     if isinstance(data, Manifest):
         data = _pipeline(model, data, int(batch_size), on_error)
     batches, data_ids = _batches_from(data, int(batch_size))
@@ -272,6 +293,9 @@ def evaluate(
         model_name=model_name or getattr(model, "name", None),
         bootstrap=bootstrap,
         seed=seed,
+        decision=decision,
+        positive_class=positive_class if decision is None else None,
+        facets=_facets(facets, ids, manifest_ids, len(y_true)),
         info={
             "tta": bool(tta),
             "split": split,
@@ -281,6 +305,70 @@ def evaluate(
             **extra,
         },
     )
+
+
+def _decision(model: Any, threshold: Any, positive_class: Any, class_names: Any) -> Any:
+    """The DecisionThreshold ``threshold`` names (``None``: argmax)."""
+    from fracturenet.models.decision import (
+        DecisionThreshold,
+        decision_threshold_of,
+        resolve_positive_class,
+    )
+
+    if isinstance(threshold, DecisionThreshold):
+        return threshold
+    if threshold == "model":
+        return decision_threshold_of(model)
+    if threshold == "argmax" or threshold is None:
+        return None
+    if isinstance(threshold, (int, float)) and not isinstance(threshold, bool):
+        if positive_class is None:
+            raise ValueError(
+                "A numeric `threshold` needs `positive_class` (the class whose probability "
+                f"it cuts). Received: threshold={threshold!r}, positive_class=None"
+            )
+        pos = resolve_positive_class([0, 1], positive_class, class_names)
+        names = list(class_names) if class_names is not None else None
+        return DecisionThreshold(float(threshold), pos, names[pos] if names else None, rule="given")
+    raise ValueError(
+        "Argument `threshold` must be 'model', 'argmax', a number or a DecisionThreshold. "
+        f"Received: threshold={threshold!r}"
+    )
+
+
+def _named_facets(facets: Any, data: Any) -> Any:
+    """Facet names (a string or a list of strings) looked up in a Manifest's attributes."""
+    if isinstance(facets, str):
+        facets = [facets]
+    if not isinstance(facets, (list, tuple)) or not all(isinstance(f, str) for f in facets):
+        return facets
+    attributes = getattr(data, "attributes", None) or {}
+    missing = [f for f in facets if f not in attributes]
+    if missing:
+        raise ValueError(
+            f"Facet(s) {missing} are not per-image attributes of `data` (a Manifest's "
+            f"attributes: {sorted(attributes)}); pass facets as {{name: values}} instead. "
+            f"Received: facets={list(facets)}"
+        )
+    return {f: list(attributes[f]) for f in facets}
+
+
+def _facets(facets: Any, ids: Any, manifest_ids: Any, n: int) -> Any:
+    """Facet values keyed by the evaluated ids (sequences aligned with the manifest
+    are mapped through its paths, so skipped files do not shift them)."""
+    if not facets:
+        return None
+    from collections.abc import Mapping
+
+    from fracturenet.evaluation.facets import resolve_facets
+
+    if not isinstance(facets, Mapping):
+        raise ValueError(
+            "Argument `facets` must map a facet name to per-image values. "
+            f"Received: facets={type(facets).__name__}"
+        )
+    keys = [str(i) for i in ids] if ids else [str(i) for i in range(n)]
+    return resolve_facets(facets, keys, manifest_ids)
 
 
 def _skipped(data: Any) -> list[dict[str, str]]:

@@ -213,6 +213,7 @@ def compute_metrics(
     class_names: Sequence[str] | None = None,
     top_k: Sequence[int] = (1, 3),
     n_bins: int = 15,
+    y_pred: Sequence[int] | np.ndarray | None = None,
 ) -> dict:
     """All the metrics of a classifier's predictions, as a JSON-friendly dict.
 
@@ -222,6 +223,10 @@ def compute_metrics(
         class_names: ``k`` class names. Defaults to `None` (``"0"``, ``"1"``, ...).
         top_k: The ``k`` values of ``top_{k}_accuracy`` keys. Defaults to `(1, 3)`.
         n_bins: Bins of the calibration error and reliability data. Defaults to `15`.
+        y_pred: Predicted labels, shape ``(n,)``, for the count-based metrics and the
+            confusion matrix: a binary model's decision threshold (see
+            :class:`~fracturenet.models.DecisionThreshold`). Defaults to `None`:
+            ``argmax(y_prob)``. Top-k, ranking and probability metrics never use it.
 
     Returns:
         Dict with scalars ``n``, ``num_classes``, ``accuracy``, ``balanced_accuracy``,
@@ -244,7 +249,13 @@ def compute_metrics(
     """
     y, p, names = validate_predictions(y_true, y_prob, class_names)
     k = p.shape[1]
-    cm = confusion_matrix(y, np.argmax(p, axis=1), k)
+    pred = np.argmax(p, axis=1) if y_pred is None else np.asarray(y_pred, dtype=np.int64)
+    if pred.shape != y.shape or pred.min() < 0 or pred.max() >= k:
+        raise ValueError(
+            f"`y_pred` must hold one label in [0, {k}) per image ({len(y)}). "
+            f"Received: y_pred.shape={pred.shape}"
+        )
+    cm = confusion_matrix(y, pred, k)
     s = scores_from_confusion(cm)
     auc = roc_auc_ovr(y, p)
     ap = average_precision_ovr(y, p)

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from fracturenet._json_results import JsonRoundTrip, from_jsonable, to_jsonable, write_new_file
 from fracturenet.evaluation.bootstrap import ConfidenceInterval, bootstrap_ci
+from fracturenet.evaluation.facets import resolve_facets
 from fracturenet.evaluation.html_pages import html_page, markdown_tables_to_html
 from fracturenet.evaluation.metrics import compute_metrics, validate_predictions
+from fracturenet.evaluation.operating_point import (
+    as_decision,
+    binary_markdown,
+    binary_rows,
+    binary_section,
+    facets_markdown,
+    facets_section,
+    metric_label,
+)
 from fracturenet.evaluation.provenance import (
     PROVENANCE_KEYS,
     describe_split,
@@ -115,8 +126,17 @@ class EvaluationReport(JsonRoundTrip):
         bootstrap: int = 1000,
         seed: int = 0,
         info: dict | None = None,
+        decision: Any = None,
+        positive_class: str | int | None = None,
+        facets: Mapping[str, Sequence[Any] | Mapping[Any, Any]] | None = None,
     ) -> EvaluationReport:
         """Builds a report from labels and predicted probabilities.
+
+        A two-class report also gets ``metrics["binary"]`` (see
+        :mod:`~fracturenet.evaluation.binary`: AUROC, PR-AUC, sensitivity and specificity
+        at the operating point, sensitivity at 90 % specificity, balanced accuracy, PPV,
+        NPV) with bootstrap intervals; the operating point is ``decision`` when given
+        (count metrics and the confusion matrix are then at that threshold), else argmax.
 
         Args:
             y_true: Integer labels, shape ``(n,)``.
@@ -128,13 +148,23 @@ class EvaluationReport(JsonRoundTrip):
                 Defaults to `1000`.
             seed: Seed of the bootstrap. Defaults to `0`.
             info: Extra provenance stored with the report. Defaults to `None`.
+            decision: A binary model's :class:`~fracturenet.models.DecisionThreshold` (or
+                its dict): the operating point. Defaults to `None` (argmax).
+            positive_class: Name or index of the positive class of a two-class report.
+                Defaults to `None`: the decision's, else the minority class of ``y_true``
+                (ties: class 1); the report says which and why.
+            facets: Per-image attributes to break the metrics down by: name -> one value
+                per image (in ``ids`` order) or a mapping from id, file name or file stem to
+                value (see :func:`~fracturenet.evaluation.facets.resolve_facets`); stored in
+                ``metrics["facets"]``. Defaults to `None`.
 
         Returns:
             The report.
 
         Raises:
             ValueError: On malformed predictions, a wrong number of ids or a negative
-                ``bootstrap``.
+                ``bootstrap``, a decision for a report that is not two-class, or facets
+                with the wrong number of values.
         """
         y, p, names = validate_predictions(y_true, y_prob, class_names)
         id_tuple = tuple(str(i) for i in (range(len(y)) if ids is None else ids))
@@ -144,19 +174,47 @@ class EvaluationReport(JsonRoundTrip):
             )
         if int(bootstrap) < 0:
             raise ValueError(f"`bootstrap` must be >= 0 resamples. Received: bootstrap={bootstrap}")
-        metrics = compute_metrics(y, p, class_names=names)
+        decision = as_decision(decision)
+        if p.shape[1] != 2 and (decision is not None or positive_class is not None):
+            raise ValueError(
+                "A decision threshold or positive class needs a two-class report. "
+                f"Received: {p.shape[1]} classes"
+            )
+        y_pred, binary, binary_ci = (None, None, {})
+        if p.shape[1] == 2:
+            y_pred, binary, binary_ci = binary_section(
+                y,
+                p,
+                names,
+                decision=decision,
+                positive_class=positive_class,
+                bootstrap=int(bootstrap),
+                seed=seed,
+            )
+        metrics = compute_metrics(y, p, class_names=names, y_pred=y_pred)
         intervals = (
-            bootstrap_ci(y, p, metrics=_CI_METRICS, n_boot=int(bootstrap), seed=seed)
+            bootstrap_ci(y, p, metrics=_CI_METRICS, n_boot=int(bootstrap), seed=seed, y_pred=y_pred)
             if bootstrap
             else {}
         )
+        intervals.update(binary_ci)
+        if binary is not None:
+            metrics["binary"] = binary
+        if facets:
+            pred = np.argmax(p, axis=1) if y_pred is None else y_pred
+            pos = binary["positive_index"] if binary is not None else None
+            metrics["facets"] = facets_section(y, pred, resolve_facets(facets, id_tuple), pos)
         meta = {"bootstrap": int(bootstrap), "seed": int(seed), **(info or {})}
         return cls(metrics, intervals, y, p, id_tuple, names, model_name, meta)
 
     @property
     def y_pred(self) -> np.ndarray:
-        """Predicted labels (argmax of ``y_prob``)."""
-        return np.argmax(self.y_prob, axis=1)
+        """Predicted labels at the report's operating point (argmax of ``y_prob``, or a
+        binary model's decision threshold)."""
+        point = (self.metrics.get("binary") or {}).get("operating_point") or {}
+        # "source", not "threshold": a JSON round trip reads argmax's null threshold as nan
+        decision = as_decision(point) if point.get("source") == "threshold" else None
+        return decision.predict(self.y_prob) if decision else np.argmax(self.y_prob, axis=1)
 
     def to_dict(self) -> dict:
         """Returns a strict-JSON-compatible dict (nan as ``None``) of the whole report."""
@@ -216,12 +274,32 @@ class EvaluationReport(JsonRoundTrip):
         )
 
     def headline_rows(self) -> list[tuple[str, float, ConfidenceInterval | None]]:
-        """Returns ``(metric, value, interval or None)`` for the headline metrics present."""
-        return [
+        """Returns ``(metric, value, interval or None)`` for the headline metrics present
+        (a two-class report's binary metrics first; see :meth:`value`)."""
+        binary = self.metrics.get("binary")
+        first = binary_rows(binary, self.intervals) if binary else []
+        return first + [
             (m, self.metrics[m], self.intervals.get(m))
             for m in HEADLINE_METRICS
+            # two classes: balanced accuracy is among the binary rows, and top-k (argmax
+            # ranks; top-2 is always 1) would contradict the threshold's accuracy
             if m in self.metrics
+            and not (binary and (m == "balanced_accuracy" or m.startswith("top_")))
         ]
+
+    def value(self, metric: str) -> float:
+        """The value of a headline metric (binary ones included), ``nan`` when absent.
+
+        Example:
+            >>> r = EvaluationReport.from_predictions([0, 1, 1], [[.8, .2], [.3, .7], [.6, .4]],
+            ...                                       class_names=["a", "b"], bootstrap=0,
+            ...                                       positive_class="b")
+            >>> r.value("sensitivity"), r.value("accuracy") == r.metrics["accuracy"]
+            (0.5, True)
+        """
+        if metric in self.metrics and not isinstance(self.metrics[metric], (dict, list)):
+            return self.metrics[metric]
+        return (self.metrics.get("binary") or {}).get(metric, float("nan"))
 
     def to_markdown(self) -> str:
         """Returns a Markdown summary: headline metrics with intervals, per-class table and
@@ -246,7 +324,9 @@ class EvaluationReport(JsonRoundTrip):
         ]
         for name, value, ci in self.headline_rows():
             interval = f"[{_fmt(ci.low)}, {_fmt(ci.high)}]" if ci else ""
-            lines.append(f"| {name} | {_fmt(value)} | {interval} |")
+            lines.append(f"| {metric_label(name)} | {_fmt(value)} | {interval} |")
+        if m.get("binary"):
+            lines += ["", *binary_markdown(m["binary"])]
         lines += ["", "| class | precision | recall | F1 | support | ROC-AUC | PR-AUC |"]
         lines.append("|---|---|---|---|---|---|---|")
         for name, pc in m["per_class"].items():
@@ -259,6 +339,8 @@ class EvaluationReport(JsonRoundTrip):
         lines.append("|---" * (len(self.class_names) + 1) + "|")
         for name, row in zip(self.class_names, m["confusion_matrix"], strict=True):
             lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+        if m.get("facets"):
+            lines += facets_markdown(m["facets"], binary=bool(m.get("binary")))
         settings = {k: v for k, v in self.info.items() if k not in PROVENANCE_KEYS}
         if settings:
             lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items())]

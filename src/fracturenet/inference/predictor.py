@@ -38,6 +38,12 @@ class Predictor:
             GPUs, else float32), ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``.
             Defaults to `"auto"`.
         workers: Threads decoding images. Defaults to `None` (``min(8, cpu_count)``).
+        threshold: How a two-class model's label is decided: ``"model"`` (the
+            :class:`~fracturenet.models.DecisionThreshold` the model carries, chosen on
+            validation data by the Trainer and saved in ``model.keras``; the most probable
+            class when it has none), ``"argmax"``, or a
+            :class:`~fracturenet.models.DecisionThreshold`. Probabilities are the same
+            either way. Defaults to `"model"`.
 
     Example:
         >>> from fracturenet.models import build_classifier
@@ -59,11 +65,22 @@ class Predictor:
         batch_size: int = 32,
         precision: str = "auto",
         workers: int | None = None,
+        threshold: Any = "model",
     ) -> None:
+        from fracturenet.models.decision import DecisionThreshold, decision_threshold_of
         from fracturenet.models.input_spec import resolve_input_spec
 
         #: The model's :class:`~fracturenet.models.InputSpec` (``resize_mode`` applied).
         self.input_spec = resolve_input_spec(model, resize_mode)  # before with_precision
+        if threshold == "model":
+            decision = decision_threshold_of(model)  # before with_precision (a new model)
+        elif threshold == "argmax" or isinstance(threshold, DecisionThreshold):
+            decision = None if threshold == "argmax" else threshold
+        else:
+            raise ValueError(
+                "Argument `threshold` must be 'model', 'argmax' or a DecisionThreshold. "
+                f"Received: threshold={threshold!r}"
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(
                 f"Argument `batch_size` must be an integer >= 1. "
@@ -80,6 +97,13 @@ class Predictor:
                 f"Received: class_names={list(names)}"
             )
         self.class_names = names
+        if decision is not None and len(names) != 2:
+            raise ValueError(
+                "A decision threshold needs a two-class model. "
+                f"Received: {len(names)} classes, threshold={threshold!r}"
+            )
+        #: The :class:`~fracturenet.models.DecisionThreshold` deciding labels, or ``None``.
+        self.decision = decision
         self.resize_mode = self.input_spec.resize_mode
         self.batch_size = batch_size
         self.input_shape = self.input_spec.shape
@@ -223,7 +247,11 @@ class Predictor:
                 )
                 names = [f"array[{start + i}]" for i in range(len(chunk))]
                 yield PredictionResult(
-                    names, self.predict_arrays(chunk), self.class_names, top_k=top_k
+                    names,
+                    self.predict_arrays(chunk),
+                    self.class_names,
+                    top_k=top_k,
+                    decision=self.decision,
                 )
             return
         yield from self._iter_files(iter_image_files(inputs), top_k, strict)
@@ -258,7 +286,7 @@ class Predictor:
         probs = np.full((len(paths), len(self.class_names)), np.nan, np.float32)
         if good:
             probs[good] = self.predict_arrays(np.stack([loaded[i] for i in good]))
-        return PredictionResult(list(paths), probs, self.class_names, errors, top_k)
+        return PredictionResult(list(paths), probs, self.class_names, errors, top_k, self.decision)
 
     def predict(self, inputs: Any, *, top_k: int = 3, strict: bool = False) -> PredictionResult:
         """Predicts every input and returns the probabilities, top-k classes and errors.

@@ -27,6 +27,9 @@ class PredictionResult:
         class_names: Class names in model output order.
         errors: ``{source: reason}`` for inputs that could not be read (empty when all were).
         top_k: Number of classes listed per image by :meth:`top` and the CSV.
+        decision: A binary model's :class:`~fracturenet.models.DecisionThreshold`: the
+            predicted label is its positive class when that class's probability reaches
+            the threshold (``None``: the most probable class). Defaults to `None`.
 
     Example:
         >>> r = PredictionResult(["a.png", "b.png"], np.array([[.9, .1], [np.nan, np.nan]]),
@@ -40,6 +43,7 @@ class PredictionResult:
     class_names: tuple[str, ...]
     errors: dict[str, str] = field(default_factory=dict)
     top_k: int = 3
+    decision: Any = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -52,7 +56,8 @@ class PredictionResult:
     @property
     def predicted(self) -> np.ndarray:
         """Predicted class index per input (``-1`` for unreadable inputs)."""
-        idx = np.argmax(np.nan_to_num(self.probabilities, nan=-1.0), axis=1)
+        probs = np.nan_to_num(self.probabilities, nan=-1.0)
+        idx = self.decision.predict(probs) if self.decision is not None else np.argmax(probs, 1)
         return np.where(self.ok, idx, -1)
 
     @property
@@ -69,15 +74,18 @@ class PredictionResult:
         return [(self.class_names[j], float(p[j])) for j in order]
 
     def rows(self) -> list[dict[str, Any]]:
-        """One JSON-friendly dict per input: source, label, probability, top_k, error."""
+        """One JSON-friendly dict per input: source, label, probability (of that label),
+        top_k, error."""
         out = []
+        predicted = self.predicted
         for i, src in enumerate(self.sources):
             top = self.top(i)
+            label = int(predicted[i])
             out.append(
                 {
                     "source": src,
-                    "label": top[0][0] if top else None,
-                    "probability": top[0][1] if top else None,
+                    "label": self.class_names[label] if label >= 0 else None,
+                    "probability": float(self.probabilities[i, label]) if label >= 0 else None,
                     "top_k": [{"label": n, "probability": p} for n, p in top],
                     "error": self.errors.get(src),
                 }
@@ -85,9 +93,10 @@ class PredictionResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The result as JSON-friendly data (class names, counts, per-image rows)."""
+        """The result as JSON-friendly data (class names, decision threshold, counts, rows)."""
         return {
             "class_names": list(self.class_names),
+            "decision_threshold": None if self.decision is None else self.decision.to_dict(),
             "num_images": len(self),
             "num_errors": len(self.errors),
             "predictions": self.rows(),
@@ -135,4 +144,5 @@ class PredictionResult:
             class_names=parts[0].class_names,
             errors=errors,
             top_k=parts[0].top_k,
+            decision=parts[0].decision,
         )

@@ -11,6 +11,11 @@ Example:
 """
 
 from fracturenet.models.backbone_file import read_backbone_info, save_backbone_weights
+from fracturenet.models.decision import (
+    DecisionThreshold,
+    choose_threshold,
+    decision_threshold_of,
+)
 from fracturenet.models.factory import POOLINGS, build_classifier, split_feature_extractor
 from fracturenet.models.finetune import block_start_index, set_trainable, trainable_summary
 from fracturenet.models.fold import fold_batchnorm
@@ -46,6 +51,7 @@ __all__ = [
     "PREPROCESSING_MODES",
     "BackbonePreprocessing",
     "BackboneSpec",
+    "DecisionThreshold",
     "GrayscaleToRGB",
     "InputSpec",
     "SmallCNN",
@@ -56,6 +62,8 @@ __all__ = [
     "preprocessing_layer",
     "block_start_index",
     "build_classifier",
+    "choose_threshold",
+    "decision_threshold_of",
     "file_sha256",
     "fold_batchnorm",
     "get_backbone",

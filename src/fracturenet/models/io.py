@@ -34,6 +34,11 @@ import keras
 from fracturenet._version import __version__
 from fracturenet.exceptions import ModelFormatError
 from fracturenet.models import preprocessing as _preprocessing  # noqa: F401  (0.1 models' layers)
+from fracturenet.models.decision import (
+    DecisionThreshold,
+    decision_threshold_of,
+    remember_decision_threshold,
+)
 from fracturenet.models.input_spec import _remember_input_spec, check_resize_mode, input_spec
 from fracturenet.models.layout import backbone_of
 from fracturenet.models.provenance import remember_training_data, training_data_of
@@ -78,7 +83,9 @@ def save_model(
             ``keras_version``, ``weights`` (where the backbone weights came from, when known)
             and ``format_version`` are filled in automatically, and ``training_data`` (content
             digests of the images the Trainer fitted and selected the model on, see
-            :func:`~fracturenet.models.provenance.training_data_of`) when the model has it.
+            :func:`~fracturenet.models.provenance.training_data_of`) when the model has it,
+            and ``decision_threshold`` (a binary model's cut-off chosen on validation data,
+            see :func:`~fracturenet.models.decision.decision_threshold_of`) when it has one.
 
             Passing ``resize_mode=`` is deprecated (it is part of the model's input
             description now): it still overrides the recorded mode, with a
@@ -143,6 +150,8 @@ def save_model(
     info.update(metadata)
     if "training_data" not in info and training_data_of(model) is not None:
         info["training_data"] = training_data_of(model)  # recorded by the Trainer
+    if "decision_threshold" not in info and decision_threshold_of(model) is not None:
+        info["decision_threshold"] = decision_threshold_of(model).to_dict()
     try:
         text = json.dumps(info, indent=2, sort_keys=True)
     except TypeError as err:
@@ -245,7 +254,9 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> keras.
 
     Returns:
         The model, carrying its input description (:func:`~fracturenet.models.input_spec`;
-        for files saved before it was recorded, resolved from the model and its metadata).
+        for files saved before it was recorded, resolved from the model and its metadata)
+        and, when saved with one, its decision threshold
+        (:func:`~fracturenet.models.decision.decision_threshold_of`).
         Use :func:`read_metadata` for class names and the rest.
 
     Raises:
@@ -263,6 +274,8 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> keras.
     model = keras.saving.load_model(str(path), compile=compile, safe_mode=True)
     _remember(model, info.get("weights"))
     remember_training_data(model, info.get("training_data"))
+    if info.get("decision_threshold") is not None:
+        remember_decision_threshold(model, DecisionThreshold.from_dict(info["decision_threshold"]))
     if info.get("input_spec") is not None or "input_shape" in info:
         _remember_input_spec(model, input_spec(info))
     return model

@@ -11,7 +11,13 @@ import numpy as np
 from fracturenet.config import TrainingConfig
 from fracturenet.data.manifest import Manifest
 
-__all__ = ["FEATURE_CACHE_MODES", "check_fit_arguments", "fit_config", "resolve_class_weight"]
+__all__ = [
+    "FEATURE_CACHE_MODES",
+    "check_fit_arguments",
+    "fit_config",
+    "resolve_class_weight",
+    "resolve_class_weight_choice",
+]
 
 
 #: Accepted values of ``Trainer.fit(feature_cache=...)``.
@@ -57,24 +63,33 @@ def resolve_class_weight(
 ) -> dict[int, float] | None:
     """Per-class loss weights for ``Trainer.fit``: a mode of :func:`fracturenet.data.class_weights`.
 
-    ``"balanced"``, ``"sqrt"`` or ``"none"`` are computed from the training labels by the
-    public :func:`~fracturenet.data.class_weights` (one formula for the library); a dict and
-    ``None`` pass through.
+    ``"auto"``, ``"balanced"``, ``"sqrt"`` or ``"none"`` are computed from the training
+    labels by the public :func:`~fracturenet.data.class_weights` (one formula for the
+    library); a dict and ``None`` pass through.
     """
-    from fracturenet.data import CLASS_WEIGHT_MODES, class_weights
+    return resolve_class_weight_choice(class_weight, train, num_classes)[0]
+
+
+def resolve_class_weight_choice(
+    class_weight: Any, train: Any, num_classes: int | None = None
+) -> tuple[dict[int, float] | None, str]:
+    """As :func:`resolve_class_weight`, with the sentence saying what was chosen and why."""
+    from fracturenet.data import CLASS_WEIGHT_MODES, class_weight_choice
 
     if class_weight is None or isinstance(class_weight, dict):
-        return class_weight
+        return class_weight, f"class_weight={class_weight!r} (as given)"
     if class_weight not in CLASS_WEIGHT_MODES:
         raise ValueError(
             f"Argument `class_weight` must be one of {list(CLASS_WEIGHT_MODES)}, a dict or "
             f"None. Received: class_weight={class_weight!r}"
         )
     if isinstance(train, Manifest):
-        return class_weights(train, class_weight)
+        return class_weight_choice(train, class_weight)
     if isinstance(train, tuple):
-        labels = np.asarray(train[1]).reshape(-1)
+        labels = np.asarray(train[1])
     else:
-        labels = np.concatenate([np.asarray(b[1]).reshape(-1) for b in train])
-    return class_weights(labels.astype(int), class_weight, num_classes=num_classes)
-
+        labels = np.concatenate([np.asarray(b[1]) for b in train])
+    if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot
+        labels = np.argmax(labels, axis=1)
+    labels = labels.reshape(-1).astype(int)
+    return class_weight_choice(labels, class_weight, num_classes=num_classes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,17 @@ __all__ = ["finish_run", "run_record", "start_run"]
 
 
 def run_record(
-    context: RunContext, config: dict[str, Any], data: dict[str, Any] | None = None
+    context: RunContext,
+    config: dict[str, Any],
+    data: dict[str, Any] | None = None,
+    resolved: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What ``config.json`` records: model, fit arguments, classes, precision and data."""
+    """What ``config.json`` records: model, fit arguments, classes, precision and data,
+    and under ``resolved`` what the Trainer made of "auto" settings (e.g. class weights)."""
     model = context.model
+    extra = {"resolved": resolved} if resolved else {}
     return {
+        **extra,
         "model": context.model_config.to_dict()
         if context.model_config
         else {"name": model.name, "input_shape": list(model.input_shape[1:])},
@@ -40,6 +47,7 @@ def start_run(
     config: dict[str, Any],
     history: TrainingHistory,
     data: dict[str, Any] | None = None,
+    resolved: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Writes ``config.json``, ``environment.json`` and the provenance (file lists of
     ``data``, split name -> manifest; see :mod:`~fracturenet.training.provenance`); on
@@ -55,6 +63,8 @@ def start_run(
         history: The history to fill from the checkpoint.
         data: ``{"train": ..., "val": ...}`` inputs, fingerprinted and listed in the
             provenance. Defaults to `None`.
+        resolved: What "auto" settings resolved to, recorded under ``resolved``.
+            Defaults to `None`.
 
     Returns:
         The checkpoint state to resume from, or ``None`` (no run directory, or a new run).
@@ -69,7 +79,7 @@ def start_run(
     stale = run.lock.describe_stale()
     if stale:
         context.log(stale)
-    record = run_record(context, config, data)
+    record = run_record(context, config, data, resolved)
     state = None
     if context.resume:
         try:
@@ -117,9 +127,15 @@ def _skipped_images(context: RunContext) -> list[tuple[str, str]]:
     return list(out.items())
 
 
-def finish_run(context: RunContext, history: TrainingHistory) -> None:
+def finish_run(
+    context: RunContext,
+    history: TrainingHistory,
+    after_restore: Callable[[], Any] | None = None,
+) -> None:
     """Restores the best weights; writes the history, the curves and ``model.keras``.
 
+    ``after_restore`` runs on the restored model before anything is saved (the Trainer
+    chooses a binary model's decision threshold there, so ``model.keras`` carries it).
     With ``Trainer(keep_checkpoints="none")`` the checkpoints are then deleted.
     """
     run, model = context.run, context.model
@@ -135,6 +151,8 @@ def finish_run(context: RunContext, history: TrainingHistory) -> None:
             f"restored the best weights: epoch {history.best_epoch} "
             f"({history.monitor}={history.best_value:.4f})"
         )
+    if after_restore is not None:
+        after_restore()
     skipped = _skipped_images(context)
     for path, reason in skipped:
         context.log(f"skipped unreadable image {path!r}: {reason}")

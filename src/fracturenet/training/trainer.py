@@ -15,11 +15,12 @@ from fracturenet.models.weights import weights_info
 from fracturenet.training.callbacks import EpochCallback
 from fracturenet.training.checkpoint import restore_optimizer
 from fracturenet.training.context import RunContext, context_attribute
+from fracturenet.training.decision import check_decision_arguments, choose_after_training
 from fracturenet.training.distributed import fit_distributed
 from fracturenet.training.fit_arguments import (
     check_fit_arguments,
     fit_config,
-    resolve_class_weight,
+    resolve_class_weight_choice,
 )
 from fracturenet.training.frozen_features import frozen_features
 from fracturenet.training.history import TrainingHistory
@@ -279,7 +280,7 @@ class Trainer:
         unfreeze: int | str = 2,
         lr: float | None = None,
         fine_tune_lr: float = 1e-5,
-        class_weight: str | dict[int, float] | None = "balanced",
+        class_weight: str | dict[int, float] | None = "auto",
         early_stopping: int | None = None,
         monitor: str = "val_accuracy",
         feature_cache: str = "auto",
@@ -292,6 +293,8 @@ class Trainer:
         label_smoothing: float | None = None,
         warmup_epochs: int | None = None,
         resize_mode: str | None = None,
+        decision_threshold: str | None = "youden",
+        positive_class: str | int | None = None,
     ) -> TrainingHistory:
         """Trains the model with the recipe that fits its weights (see ``recipe``).
 
@@ -319,10 +322,13 @@ class Trainer:
                 (transfer) or the peak rate of the scratch recipe. Defaults to `None`: the
                 recipe's, 3e-3 for the head on standardised features, 1e-3 from scratch.
             fine_tune_lr: Peak phase-2 learning rate. Defaults to `1e-5`.
-            class_weight: ``"balanced"``, ``"sqrt"`` or ``"none"`` (computed from the
-                training labels by :func:`fracturenet.data.class_weights`), an explicit
-                ``{class: weight}`` dict or ``None``.
-                Defaults to `"balanced"`.
+            class_weight: ``"auto"``, ``"balanced"``, ``"sqrt"`` or ``"none"`` (computed
+                from the training labels by :func:`fracturenet.data.class_weights`), an
+                explicit ``{class: weight}`` dict or ``None``. ``"auto"`` is ``"balanced"``
+                when the classes are skewed (largest/smallest class >=
+                :data:`fracturenet.data.SKEW_RATIO`), else no weights; the log and
+                ``config.json`` (``resolved.class_weight``) say what was chosen and why.
+                Defaults to `"auto"`.
             early_stopping: Stop a phase after this many epochs without improvement of
                 ``monitor``, or ``None``. Defaults to `None`.
             monitor: Metric that picks the best epoch (``val_*`` needs ``val``); ``*loss``
@@ -357,6 +363,15 @@ class Trainer:
                 the same way (for dataset or array inputs, say which mode made them).
                 Defaults to `None`: the model's (``build_classifier(resize_mode=...)``,
                 ``ModelConfig.resize_mode``; ``"letterbox"`` for a model that has none).
+            decision_threshold: For a two-class model, the rule that chooses its decision
+                threshold on ``val`` after training (on the restored best weights):
+                ``"youden"``, ``"sensitivity:T"`` or ``"specificity:T"`` (see
+                :func:`~fracturenet.models.choose_threshold`); the model carries it and
+                ``model.keras`` saves it, and the Predictor, ``predict`` and ``evaluate``
+                use it. ``None``, or no ``val``: none (argmax decides). Defaults to
+                `"youden"`.
+            positive_class: Name or index of the positive class (the finding) for the
+                threshold. Defaults to `None`: the minority class of the validation labels.
 
         Returns:
             The :class:`~fracturenet.training.TrainingHistory`.
@@ -365,6 +380,7 @@ class Trainer:
             ValueError: For arguments outside their accepted values (named in the message).
         """
         check_fit_arguments(feature_cache, epochs, fine_tune_epochs)
+        check_decision_arguments(decision_threshold, positive_class)
         # the model's InputSpec as this fit uses it (the pipelines it builds, model.keras)
         self.input_spec = self._use_resize_mode(resize_mode)
         resize_mode = self.input_spec.resize_mode  # recorded in config.json
@@ -414,7 +430,9 @@ class Trainer:
                 "Received: feature_cache_dir=None"
             )
         outputs = int(self.model.output_shape[-1])
-        weights = resolve_class_weight(class_weight, train, 2 if outputs == 1 else outputs)
+        weights, weights_why = resolve_class_weight_choice(
+            class_weight, train, 2 if outputs == 1 else outputs
+        )
         history = TrainingHistory(
             monitor=monitor, feature_cache=mode, run_dir=str(self.run.path) if self.run else None
         )
@@ -422,8 +440,15 @@ class Trainer:
         # the resolved rate is fit.lr already; recorded once, so resume lists it once
         config["recipe"] = {k: v for k, v in self.recipe.to_dict().items() if k != "lr"}
         self.log(f"recipe: {self.recipe.name} ({self.recipe.reason})")
+        self.log(f"class weights: {weights_why}: {weights}")
         self._record_training_data(train, val, monitor, fine_tune_epochs)
-        state = start_run(self.context, config, history, {"train": train, "val": val})
+        state = start_run(
+            self.context,
+            config,
+            history,
+            {"train": train, "val": val},
+            resolved={"class_weight": {"weights": weights, "reason": weights_why}},
+        )
         done = int(state["epoch"]) if state else 0
         steps = steps_per_epoch(train, gbatch)
         if self.recipe.name == "scratch":
@@ -444,7 +469,19 @@ class Trainer:
                     unfreeze, fine_tune_lr, steps, weights, early_stopping, history,
                     bool(train_batchnorm),
                 )  # fmt: skip
-        finish_run(self.context, history)
+        finish_run(
+            self.context,
+            history,
+            after_restore=lambda: choose_after_training(
+                self.model,
+                val_ds,
+                rule=decision_threshold,
+                positive_class=positive_class,
+                class_names=self.class_names,
+                log=self.log,
+                batch_size=gbatch,
+            ),
+        )
         return history
 
     def _record_training_data(

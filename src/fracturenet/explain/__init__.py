@@ -34,7 +34,13 @@ from fracturenet.explain.localisation_compare import (
     LocalisationRow,
     compare_localisation,
 )
-from fracturenet.explain.overlay import overlay, save_explanation_grid
+from fracturenet.explain.localisation_report import localisation_report, outline_masks
+from fracturenet.explain.overlay import (
+    draw_outline,
+    outline_colour,
+    overlay,
+    save_explanation_grid,
+)
 from fracturenet.explain.results import Explanation, Explanations
 from fracturenet.explain.scores import build_score, head_kind, logits_model
 
@@ -57,6 +63,7 @@ __all__ = [
     "compare_localisation",
     "compare_methods",
     "deletion_insertion",
+    "draw_outline",
     "explain",
     "explain_to_folder",
     "fit_images",
@@ -64,8 +71,11 @@ __all__ = [
     "head_kind",
     "heat_in_mask_ratio",
     "load_image",
+    "localisation_report",
     "localisation_scores",
     "logits_model",
+    "outline_colour",
+    "outline_masks",
     "overlay",
     "random_heatmaps",
     "save_explanation_grid",

@@ -63,18 +63,45 @@ def duplicate_groups(m) -> list[str]:
     return groups
 
 
-def features(m, size: int) -> tuple[np.ndarray, str]:
-    """Pooled ImageNet-VGG16 features in manifest order (the shared cache, else extracted)."""
-    path = CACHE / f"fracatlas-vgg16-imagenet-{size}px.npz"
-    if not path.exists():
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from real_features import extract  # issue 26's extractor, when present
+def features(m, idx: np.ndarray, size: int, tag: str) -> tuple[np.ndarray, str, float]:
+    """Pooled ImageNet-VGG16 features of images ``idx`` (float32, the library's path).
 
-        path = extract("fracatlas", "imagenet", size)
-    with np.load(path) as z:
-        if list(z["paths"]) != list(m.paths):
-            raise RuntimeError(f"{path} is not in this manifest's order")
-        return z["features"].astype(np.float32), str(z["policy"]) if "policy" in z else "?"
+    Read from issue 26's whole-dataset cache when it exists, else from this script's own
+    cache (``fn27-fracatlas-vgg16-imagenet-<size>px-<tag>.npz``), else extracted with
+    ``make_dataset`` (letterbox, as the Trainer builds it) -> ``split_feature_extractor``.
+    """
+    whole = CACHE / f"fracatlas-vgg16-imagenet-{size}px.npz"
+    if whole.exists():
+        with np.load(whole) as z:
+            if list(z["paths"]) == list(m.paths):
+                return z["features"][idx].astype(np.float32), str(z["policy"]), 0.0
+    own = CACHE / f"fn27-fracatlas-vgg16-imagenet-{size}px-{tag}.npz"
+    wanted = [m.paths[i] for i in idx]
+    if own.exists():
+        with np.load(own) as z:
+            if list(z["paths"]) == wanted:
+                return z["features"], "float32", 0.0
+    import keras
+
+    from fracturenet.data import make_dataset
+    from fracturenet.models import build_classifier, split_feature_extractor
+    from fracturenet.training.feature_cache import extract_features
+
+    keras.mixed_precision.set_global_policy("float32")
+    model = build_classifier(
+        "vgg16", num_classes=2, input_shape=(size, size, 3), weights="imagenet",
+        feature_norm=False, dense_units=None,
+    )  # fmt: skip
+    extractor, _ = split_feature_extractor(model)
+    ds = make_dataset(m.select(idx), image_size=size, batch_size=32, training=False)
+    t0 = time.perf_counter()
+    feats, _ = extract_features(extractor, ds, verbose=0)
+    seconds = time.perf_counter() - t0
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = own.with_name(own.name + ".tmp.npz")
+    np.savez(tmp, features=feats, paths=np.array(wanted), seconds=seconds)
+    os.replace(tmp, own)
+    return np.asarray(feats, np.float32), "float32", seconds
 
 
 def strata(m) -> np.ndarray:
@@ -95,7 +122,7 @@ def held_out_fold(m, groups, seed: int) -> np.ndarray:
     return test
 
 
-def train_model(x: np.ndarray, y: np.ndarray, size: int, c: float):
+def train_model(x: np.ndarray, y: np.ndarray, size: int, c: float, positive: int):
     """A linear probe (standardised features, logistic regression) folded into the head."""
     import keras
     from sklearn.linear_model import LogisticRegression
@@ -113,24 +140,30 @@ def train_model(x: np.ndarray, y: np.ndarray, size: int, c: float):
         "vgg16", num_classes=2, input_shape=(size, size, 3), weights="imagenet",
         feature_norm=False, dense_units=None,
     )  # fmt: skip
-    # softmax over (-z/2, z/2) is sigmoid(z): the probe's probability of "Fractured"
-    kernel = np.stack([-w / 2, w / 2], axis=1).astype("float32")
-    model.get_layer("predictions").set_weights([kernel, np.array([-b / 2, b / 2], "float32")])
+    # softmax over (-z/2, z/2) is sigmoid(z): the probe's probability of class `positive`
+    sign = np.array([1.0, -1.0] if positive == 0 else [-1.0, 1.0])
+    kernel = (w[:, None] * sign[None, :] / 2).astype("float32")
+    model.get_layer("predictions").set_weights([kernel, (b * sign / 2).astype("float32")])
     return model, probe, scaler
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n-test", type=int, default=40, help="held-out fractured images scored")
-    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--size", type=int, default=160)
+    p.add_argument(
+        "--negatives", type=float, default=2.0,
+        help="non-fractured training images per fractured one (a subset, to save CPU)",
+    )  # fmt: skip
     p.add_argument("--methods", nargs="+", default=None, help="default: all but full scorecam")
-    p.add_argument("--steps", type=int, default=8, help="deletion/insertion steps (0: skip)")
+    p.add_argument("--steps", type=int, default=4, help="deletion/insertion steps (0: skip)")
     p.add_argument("--smooth-samples", type=int, default=10)
-    p.add_argument("--tolerance", type=float, default=15.0)
+    p.add_argument("--tolerance", type=float, default=None, help="default: 15 px x size / 224")
     p.add_argument("--top-k", type=float, default=0.05)
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--c", type=float, default=0.1, help="probe's inverse L2 penalty")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--smoke", action="store_true", help="a few images, to check the path")
     a = p.parse_args(argv)
 
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
@@ -142,30 +175,43 @@ def main(argv: list[str] | None = None) -> int:
     m = discover(FRACATLAS / "images")
     fractured = m.class_names.index("Fractured")
     groups = duplicate_groups(m)
-    feats, policy = features(m, a.size)
     y = (np.asarray(m.labels) == fractured).astype(int)
     test = held_out_fold(m, groups, a.seed)
-    train = np.setdiff1d(np.arange(len(m)), test)
-    assert not {groups[i] for i in train} & {groups[i] for i in test}
-    model, probe, scaler = train_model(feats[train], y[train], a.size, a.c)
-    p_test = probe.predict_proba(scaler.transform(feats[test]))[:, 1]
+    train_all = np.setdiff1d(np.arange(len(m)), test)
+    assert not {groups[i] for i in train_all} & {groups[i] for i in test}
+    rng = np.random.default_rng(a.seed)
+    pos, neg = train_all[y[train_all] == 1], train_all[y[train_all] == 0]
+    neg = np.sort(rng.permutation(neg)[: int(round(a.negatives * len(pos)))])
+    train = np.sort(np.r_[pos, neg])
+    # test-set check of the probe: every held-out fractured image and as many non-fractured
+    t_pos, t_neg = test[y[test] == 1], test[y[test] == 0]
+    check = np.sort(np.r_[t_pos, rng.permutation(t_neg)[: len(t_pos)]])
+    if a.smoke:  # a quick run of the whole path on a few images (numbers meaningless)
+        train = np.r_[pos[:6], neg[:6]]
+        check = np.r_[t_pos[: a.n_test], t_neg[:4]]
+    tag = "smoke-" if a.smoke else ""
+    feats_train, policy, extract_s = features(m, train, a.size, tag + "train")
+    feats_check, _, check_s = features(m, check, a.size, tag + "check")
+    model, probe, scaler = train_model(feats_train, y[train], a.size, a.c, fractured)
+    p_check = probe.predict_proba(scaler.transform(feats_check))[:, 1]
+    tolerance = a.tolerance if a.tolerance is not None else round(15.0 * a.size / 224, 1)
     coco = read_coco(FRACATLAS / "annotations" / "coco.json")
-    candidates = [i for i in test if y[i] == 1 and len(coco.get(Path(m.paths[i]).name, ()))]
+    candidates = [i for i in check if y[i] == 1 and len(coco.get(Path(m.paths[i]).name, ()))]
     chosen = sorted(np.random.default_rng(a.seed).permutation(candidates)[: a.n_test].tolist())
     names = [Path(m.paths[i]).name for i in chosen]
     images = [load_image(m.paths[i]) for i in chosen]
     masks = [annotation_mask(coco[n]) for n in names]
     # the Keras model (float32) against the probe on the cached features (precision `policy`)
-    x = np.stack([np.asarray(im, np.float32) for im in images[:4]])
     from fracturenet.explain import fit_images
 
-    keras_p = np.asarray(model(fit_images(model, list(x))[0]))[:, fractured]
-    probe_p = probe.predict_proba(scaler.transform(feats[chosen[:4]]))[:, 1]
+    keras_p = np.asarray(model(fit_images(model, images[:4])[0]))[:, fractured]
+    at = {int(i): k for k, i in enumerate(check)}
+    probe_p = p_check[[at[i] for i in chosen[:4]]]
     methods = a.methods or [k for k in METHODS if k != "scorecam"]
     t1 = time.perf_counter()
     c = compare_localisation(
         model, images, masks, methods=methods, names=names, target=fractured,
-        class_names=[n.lower() for n in m.class_names], tolerance=a.tolerance, top_k=a.top_k,
+        class_names=[n.lower() for n in m.class_names], tolerance=tolerance, top_k=a.top_k,
         faithfulness_steps=a.steps, n_boot=a.n_boot, seed=a.seed,
         method_kwargs={"smoothgrad": {"smooth_samples": a.smooth_samples}},
     )  # fmt: skip
@@ -177,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{a.seed}); groups = audit duplicate clusters ({len(set(groups))} groups), "
             "strata = label x body region",
             "n_train": len(train),
+            "n_train_fractured": len(pos),
+            "n_train_available": len(train_all),
             "n_test": len(test),
             "n_test_fractured_annotated": len(candidates),
             "n_scored": len(chosen),
@@ -189,8 +237,10 @@ def main(argv: list[str] | None = None) -> int:
             "head": f"linear probe: StandardScaler + LogisticRegression(C={a.c}, balanced) on "
             "the head_pool features, folded into the predictions layer",
             "feature_precision": policy,
-            "test_auroc": float(roc_auc_score(y[test], p_test)),
-            "test_balanced_accuracy": float(balanced_accuracy_score(y[test], p_test > 0.5)),
+            "check_set": f"all {len(t_pos)} held-out fractured + {len(t_pos)} random held-out "
+            "non-fractured images",
+            "check_auroc": float(roc_auc_score(y[check], p_check)),
+            "check_balanced_accuracy": float(balanced_accuracy_score(y[check], p_check > 0.5)),
             "keras_vs_probe_max_abs_diff": float(np.max(np.abs(keras_p - probe_p))),
         },
         "settings": {
@@ -201,7 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         },
         "comparison": c.to_dict(),
         "markdown": c.to_markdown(),
-        "seconds": {"setup": round(t1 - t0, 1), "compare": round(time.perf_counter() - t1, 1)},
+        "seconds": {
+            "setup": round(t1 - t0, 1),
+            "feature_extraction": round(extract_s + check_s, 1),
+            "compare": round(time.perf_counter() - t1, 1),
+        },
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
     print(json.dumps(out, indent=1))

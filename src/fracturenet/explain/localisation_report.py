@@ -144,8 +144,11 @@ def localisation_report(
         **compare_kwargs,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    order = c.ranked_images()
-    picks = list(dict.fromkeys(order[:gallery] + order[::-1][:gallery]))
+    order = [int(i) for i in c.ranked_images()]
+    n_best = min(gallery, max(1, len(order) // 2))  # few images: split them, best and worst
+    best_ones = order[:n_best]
+    worst_ones = order[n_best:][::-1][:gallery][::-1]  # the worst last
+    picks = best_ones + worst_ones
     position = {n: k for k, n in zip(scored, [names[k] for k in scored], strict=True)}
     chosen = [position[c.names[i]] for i in picks]
     keep = {
@@ -162,7 +165,7 @@ def localisation_report(
         save_explanation_grid(
             [arrays[k]], [ex[j]], file, alpha=alpha, cmap=cmap, overwrite=True, outlines=[masks[k]]
         )
-        figures.append((i, file.name, "best" if i in order[:gallery] else "worst"))
+        figures.append((i, file.name, "best" if i in best_ones else "worst"))
     data = c.to_dict()
     data["not_outlined"] = [names[k] for k, m in enumerate(masks) if m is None]
     data["shape"] = shape
@@ -221,7 +224,7 @@ def _page(c: Any, figures: list[tuple[int, str, str]], not_outlined: list[str]) 
         energy = "n/a" if not np.isfinite(s.energy[i]) else f"{s.energy[i]:.2f}"
         cards.append(
             f'<figure class="{label}"><img src="{html.escape(file)}" width="420">'
-            f"<figcaption><b>{label}</b> · {html.escape(c.names[i])} · pointing "
+            f"<figcaption><b>{label}</b> · {html.escape(Path(c.names[i]).name)} · pointing "
             f"{s.pointing[i]:.2f} · energy {energy} · IoU {s.iou[i]:.2f}</figcaption></figure>"
         )
     missing = (

@@ -43,9 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     )
     p.add_argument(
         "--methods",
-        default="default",
-        help="with --annotations: comma-separated methods to compare, 'default' (all but "
-        "full scorecam) or 'all'",
+        default="fast",
+        help="with --annotations: comma-separated methods to compare, 'fast' (every method "
+        "but the full scorecam) or 'all'",
     )
     p.add_argument(
         "--tolerance", type=float, default=15.0, help="pointing-game tolerance, model-input px"
@@ -188,7 +188,7 @@ def _annotations(args: argparse.Namespace, files: list) -> dict:
 def _methods(text: str) -> list[str]:
     from fracturenet.explain import DEFAULT_METHODS, METHODS
 
-    if text == "default":
+    if text == "fast":
         return list(DEFAULT_METHODS)
     if text == "all":
         return list(METHODS)
@@ -196,7 +196,7 @@ def _methods(text: str) -> list[str]:
     unknown = [m for m in chosen if m not in METHODS]
     if unknown or not chosen:
         raise UsageError(
-            f"--methods must be 'default', 'all' or a comma-separated list of {sorted(METHODS)}."
+            f"--methods must be 'fast', 'all' or a comma-separated list of {sorted(METHODS)}."
             f" Received: methods={text!r}"
         )
     return chosen

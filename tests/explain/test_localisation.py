@@ -149,3 +149,14 @@ def test_outlines_cut_off_by_a_crop_are_excluded_and_named():
     assert c.excluded == ("top",) and c.names == ("mid",)
     with pytest.raises(ExplainError, match="mask of 'top'"):
         compare_localisation(model, images, [top[:10], middle], names=["top", "mid"])
+
+
+def test_outline_masks_match_by_file_name_and_check_the_size():
+    from fracturenet.data import ImageAnnotation
+    from fracturenet.explain import outline_masks
+
+    ann = {"a.png": ImageAnnotation("a.png", 4, 6, boxes=((1, 1, 2, 2),))}
+    masks = outline_masks([np.zeros((4, 6)), np.zeros((4, 6))], ["/d/a.png", "/d/b.png"], ann)
+    assert masks[0].sum() == 4 and masks[1] is None
+    with pytest.raises(ExplainError, match=r"loads as 6x4.*Received: name='/d/a.png'"):
+        outline_masks([np.zeros((6, 4))], ["/d/a.png"], ann)  # e.g. a rotated copy

@@ -112,6 +112,21 @@ def strata(m) -> np.ndarray:
     return np.asarray(m.labels) * 10 + np.array([rows[Path(p).name] for p in m.paths])
 
 
+def readable(m, idx: np.ndarray) -> np.ndarray:
+    """The images of ``idx`` the library's decoder reads (FracAtlas has truncated JPEGs)."""
+    from fracturenet.data import load_image
+    from fracturenet.exceptions import ImageDecodeError
+
+    keep = []
+    for i in idx:
+        try:
+            load_image(m.paths[i])
+            keep.append(i)
+        except ImageDecodeError:
+            pass
+    return np.asarray(keep, dtype=np.int64)
+
+
 def held_out_fold(m, groups, seed: int) -> np.ndarray:
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -162,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=float, default=0.05)
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--c", type=float, default=0.1, help="probe's inverse L2 penalty")
+    p.add_argument("--check", type=int, default=60, help="held-out images per class for AUROC")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--smoke", action="store_true", help="a few images, to check the path")
     a = p.parse_args(argv)
@@ -182,10 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(a.seed)
     pos, neg = train_all[y[train_all] == 1], train_all[y[train_all] == 0]
     neg = np.sort(rng.permutation(neg)[: int(round(a.negatives * len(pos)))])
-    train = np.sort(np.r_[pos, neg])
+    train = readable(m, np.sort(np.r_[pos, neg]))
     # test-set check of the probe: every held-out fractured image and as many non-fractured
     t_pos, t_neg = test[y[test] == 1], test[y[test] == 0]
-    check = np.sort(np.r_[t_pos, rng.permutation(t_neg)[: len(t_pos)]])
+    n_check = min(len(t_pos), a.check)
+    check = readable(m, np.sort(np.r_[t_pos[:n_check], rng.permutation(t_neg)[:n_check]]))
     if a.smoke:  # a quick run of the whole path on a few images (numbers meaningless)
         train = np.r_[pos[:6], neg[:6]]
         check = np.r_[t_pos[: a.n_test], t_neg[:4]]
@@ -237,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             "head": f"linear probe: StandardScaler + LogisticRegression(C={a.c}, balanced) on "
             "the head_pool features, folded into the predictions layer",
             "feature_precision": policy,
-            "check_set": f"all {len(t_pos)} held-out fractured + {len(t_pos)} random held-out "
-            "non-fractured images",
+            "check_set": f"the first {n_check} held-out fractured + {n_check} random held-out "
+            f"non-fractured images, {len(check)} readable",
             "check_auroc": float(roc_auc_score(y[check], p_check)),
             "check_balanced_accuracy": float(balanced_accuracy_score(y[check], p_check > 0.5)),
             "keras_vs_probe_max_abs_diff": float(np.max(np.abs(keras_p - probe_p))),

@@ -5,6 +5,14 @@ Importing this package does not import TensorFlow or Keras; :func:`make_dataset`
 """
 
 from fracturenet._deprecation import moved_names
+from fracturenet.data.annotations import (
+    ImageAnnotation,
+    annotation_mask,
+    annotations_for,
+    fit_mask,
+    read_coco,
+    read_yolo,
+)
 from fracturenet.data.audit import audit, group_duplicates
 from fracturenet.data.audit_report import AuditReport, ImageRecord
 from fracturenet.data.augment import AUGMENT_PRESETS, build_augmentation
@@ -35,14 +43,18 @@ __all__ = [
     "RESIZE_MODES",
     "AuditReport",
     "DecodeReport",
+    "ImageAnnotation",
     "ImageRecord",
     "Manifest",
+    "annotation_mask",
+    "annotations_for",
     "audit",
     "build_augmentation",
     "class_weight_choice",
     "class_weights",
     "imbalance_ratio",
     "discover",
+    "fit_mask",
     "group_duplicates",
     "group_kfold",
     "join_metadata",
@@ -51,7 +63,9 @@ __all__ = [
     "load_resized",
     "make_dataset",
     "normalise_split",
+    "read_coco",
     "read_csv_manifest",
+    "read_yolo",
     "resize_geometry",
     "resize_image",
     "restore_geometry",

@@ -40,6 +40,7 @@ def explain_to_folder(
     alpha: float = 0.4,
     cmap: str = "jet",
     overwrite: bool = False,
+    outlines: Sequence[Any] | None = None,
     **explain_kwargs: Any,
 ) -> Path:
     """Explains images and writes one PNG per image plus an ``index.html`` linking them.
@@ -58,6 +59,8 @@ def explain_to_folder(
         cmap: Matplotlib colormap. Defaults to `"jet"`.
         overwrite: Whether files this function writes may replace existing ones; other
             files in ``out_dir`` are never touched. Defaults to `False`.
+        outlines: One boolean ``(H, W)`` expert-outline mask (or `None`) per image, drawn
+            on its overlay in a colour the colormap does not use. Defaults to `None`.
         **explain_kwargs: Passed to :func:`~fracturenet.explain.explain`.
 
     Returns:
@@ -87,6 +90,11 @@ def explain_to_folder(
             Path(item).name if isinstance(item, (str, Path)) else f"image_{i:04d}"
             for i, item in enumerate(items)
         ]
+    if outlines is not None and len(outlines) != len(items):
+        raise ExplainError(
+            f"Argument `outlines` must have one mask (or None) per image ({len(items)}). "
+            f"Received: {len(outlines)} outlines"
+        )
     if len(names) != len(items) or (true_labels is not None and len(true_labels) != len(items)):
         raise ExplainError(
             "Arguments `names` and `true_labels` must have one entry per image "
@@ -117,6 +125,7 @@ def explain_to_folder(
             alpha=alpha,
             cmap=cmap,
             overwrite=True,
+            outlines=None if outlines is None else [outlines[i]],
         )
         rows.append(_html_row(names[i], path.name, result[i], true, class_names))
     index.write_text(_html_page(method, rows), encoding="utf-8")

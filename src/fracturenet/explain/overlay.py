@@ -10,7 +10,10 @@ import numpy as np
 
 from fracturenet.exceptions import ExplainError
 
-__all__ = ["overlay", "save_explanation_grid"]
+__all__ = ["draw_outline", "outline_colour", "overlay", "save_explanation_grid"]
+
+# Outline colours to choose from, most distinct first when tied.
+_OUTLINE_CANDIDATES = ((255, 0, 255), (255, 255, 255), (0, 255, 0), (0, 255, 255), (255, 0, 0))
 
 
 def _as_rgb_uint8(image: Any) -> np.ndarray:
@@ -75,6 +78,68 @@ def overlay(image: Any, heatmap: Any, *, alpha: float = 0.4, cmap: str = "jet") 
     return np.clip(blended.round(), 0, 255).astype(np.uint8)
 
 
+def outline_colour(cmap: str = "jet") -> tuple[int, int, int]:
+    """An RGB colour the colormap does not use, for drawing outlines over its heatmaps.
+
+    The candidate (magenta, white, green, cyan, red) farthest from every colour of the
+    colormap is chosen, so an outline cannot be mistaken for heat.
+
+    Args:
+        cmap: A Matplotlib colormap name. Defaults to `"jet"`.
+
+    Returns:
+        ``(r, g, b)`` in 0-255.
+
+    Example:
+        >>> outline_colour("jet"), outline_colour("gray")
+        ((255, 0, 255), (255, 0, 255))
+    """
+    import matplotlib
+
+    colours = matplotlib.colormaps[cmap](np.linspace(0.0, 1.0, 256))[:, :3] * 255
+    candidates = np.array(_OUTLINE_CANDIDATES, dtype=np.float64)
+    distance = np.linalg.norm(candidates[:, None, :] - colours[None], axis=2).min(axis=1)
+    return tuple(int(v) for v in _OUTLINE_CANDIDATES[int(np.argmax(distance))])
+
+
+def draw_outline(
+    image: Any, mask: Any, *, colour: tuple[int, int, int] = (255, 0, 255), width: int | None = None
+) -> np.ndarray:
+    """Draws the boundary of a region on an image.
+
+    Args:
+        image: ``(H, W[, C])`` image in 0-255.
+        mask: ``(H, W)`` boolean region, aligned to the image.
+        colour: RGB colour of the line. Defaults to magenta.
+        width: Line width in pixels. Defaults to `None`: ``max(H, W) / 200``, at least 1.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB copy with the region's inner boundary painted.
+
+    Raises:
+        ExplainError: When the mask's shape differs from the image's.
+
+    Example:
+        >>> m = np.zeros((5, 5), bool); m[1:4, 1:4] = True
+        >>> out = draw_outline(np.zeros((5, 5)), m, colour=(9, 9, 9))
+        >>> int((out[..., 0] == 9).sum()), int(out[2, 2, 0])
+        (8, 0)
+    """
+    from scipy.ndimage import binary_erosion
+
+    rgb = _as_rgb_uint8(image).copy()
+    region = np.asarray(mask, dtype=bool)
+    if region.shape != rgb.shape[:2]:
+        raise ExplainError(
+            f"Argument `mask` must have the image's height and width {rgb.shape[:2]}. "
+            f"Received: mask.shape={region.shape}"
+        )
+    width = width or max(1, round(max(region.shape) / 200))
+    edge = region & ~binary_erosion(region, iterations=width, border_value=0)
+    rgb[edge] = colour
+    return rgb
+
+
 def class_name(index: int, label: str | None, class_names: Sequence[str] | None) -> str:
     """The label to show for a class: its name when known, else ``"class <index>"``."""
     if label is not None:
@@ -106,6 +171,12 @@ def _caption(explanation: Any, true_label: Any, class_names: Sequence[str] | Non
     return text
 
 
+def _colormaps() -> Any:
+    import matplotlib
+
+    return matplotlib.colormaps
+
+
 def _heatmap_colorbar(figure: Any, axes: Any, cmap: str) -> None:
     """A colour bar for the overlays: heatmaps are scaled to 0-1 per image."""
     from matplotlib.cm import ScalarMappable
@@ -132,10 +203,12 @@ def save_explanation_grid(
     alpha: float = 0.4,
     cmap: str = "jet",
     overwrite: bool = False,
+    outlines: Sequence[Any] | None = None,
 ) -> Path:
     """Saves a PNG with one row per image: the image, and its overlay captioned.
 
     A colour bar under the overlays gives the heatmap scale (0-1 within each image).
+    Expert outlines, when given, are drawn on both panels in :func:`outline_colour`.
 
     Args:
         images: The original images, as given to :func:`~fracturenet.explain.explain`.
@@ -148,6 +221,8 @@ def save_explanation_grid(
         alpha: Heatmap weight in the overlay. Defaults to `0.4`.
         cmap: Matplotlib colormap name. Defaults to `"jet"`.
         overwrite: Whether an existing file may be replaced. Defaults to `False`.
+        outlines: One boolean ``(H, W)`` mask (or `None`) per image, on the original
+            image, e.g. :func:`~fracturenet.data.annotation_mask`. Defaults to `None`.
 
     Returns:
         The path written.
@@ -182,16 +257,26 @@ def save_explanation_grid(
             f" Received: {len(images)} images, {len(explanations)} explanations, "
             f"{None if true_labels is None else len(true_labels)} true labels"
         )
+    if outlines is not None and len(outlines) != len(images):
+        raise ExplainError(
+            "Argument `outlines` must have one mask (or None) per image. "
+            f"Received: {len(outlines)} outlines for {len(images)} images"
+        )
     if class_names is None:
         class_names = getattr(explanations, "class_names", None)
+    colour = outline_colour(cmap) if cmap in _colormaps() else (255, 0, 255)
     rows = len(images)
     figure = Figure(figsize=(5.0, 2.6 * rows), dpi=100, layout="constrained")
     axes = figure.subplots(rows, 2, squeeze=False)
     for i, (image, explanation) in enumerate(zip(images, explanations, strict=True)):
         rgb = _as_rgb_uint8(image)
+        mixed = overlay(rgb, explanation.heatmap, alpha=alpha, cmap=cmap)
+        outline = None if outlines is None else outlines[i]
+        if outline is not None:
+            rgb, mixed = (draw_outline(a, outline, colour=colour) for a in (rgb, mixed))
         axes[i, 0].imshow(rgb)
-        axes[i, 0].set_title("image", fontsize=9)
-        axes[i, 1].imshow(overlay(rgb, explanation.heatmap, alpha=alpha, cmap=cmap))
+        axes[i, 0].set_title("image" if outline is None else "image, expert outline", fontsize=9)
+        axes[i, 1].imshow(mixed)
         true = None if true_labels is None else true_labels[i]
         axes[i, 1].set_title(_caption(explanation, true, class_names), fontsize=9)
         for axis in axes[i]:

@@ -49,11 +49,13 @@ def phantoms(tmp_path_factory):
 # pytest-xdist (the README's test command runs `-n auto`) hands each worker whole test modules,
 # so a module's module- and session-scoped fixtures (a trained model, a cross-validation run)
 # are built by one worker, not by each; the modules parametrized over every backbone or example
-# are cut into one unit per parameter (each unit builds its own backbone or runs its example).
+# are cut into one unit per parameter (each unit builds its own backbone or runs its example),
+# and so are the docstring examples, module by module.
 SPLIT_BY_PARAMETER = (
     "tests/test_every_backbone.py",
     "tests/models/test_backbones.py",
     "tests/examples/test_examples.py",
+    "tests/test_doctests.py",  # 120-odd modules' docstring examples, no shared fixture
 )
 
 

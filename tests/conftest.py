@@ -44,3 +44,39 @@ def phantoms(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("phantoms") / "data"
     return make_synthetic_fractures(root, images_per_class=8, image_size=48, seed=1)
+
+
+# pytest-xdist (the README's test command runs `-n auto`) hands each worker whole test modules,
+# so a module's module- and session-scoped fixtures (a trained model, a cross-validation run)
+# are built by one worker, not by each; the modules parametrized over every backbone or example
+# are cut into one unit per parameter (each unit builds its own backbone or runs its example),
+# and so are the docstring examples, module by module.
+SPLIT_BY_PARAMETER = (
+    "tests/test_every_backbone.py",
+    "tests/models/test_backbones.py",
+    "tests/examples/test_examples.py",
+    "tests/test_doctests.py",  # 120-odd modules' docstring examples, no shared fixture
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to under pytest-xdist: its module, or for the modules
+    in ``SPLIT_BY_PARAMETER`` its module and parameter id."""
+    module, _, name = nodeid.partition("::")
+    if module in SPLIT_BY_PARAMETER and name.endswith("]"):
+        return f"{module}[{name[name.index('[') + 1 : -1]}]"
+    return module
+
+
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # pytest-xdist is in the test extra; without it the suite runs serially
+    pass
+else:
+
+    class _WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    def pytest_xdist_make_scheduler(config, log):
+        return _WorkUnitScheduling(config, log)

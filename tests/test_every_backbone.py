@@ -1,80 +1,121 @@
-"""Every registered backbone through the public API: build, explain, save, plain-Keras load.
+"""Every registered backbone through every command a user would type: train (head, then
+phase 2 from a saved backbone file), evaluate, predict, explain with every method, export, and
+a plain-Keras load of the saved model.
 
-Parametrized over the registry, so a newly registered backbone is tested for free.
+Parametrized over the registry, so a newly registered backbone is tested for free. Each
+backbone is built and trained once (the module-scoped ``run`` fixture, at the smallest input
+the backbone accepts); every check below reuses that run folder. Under pytest-xdist the tests of
+one backbone stay on one worker (tests/conftest.py), so no backbone is trained twice.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
 from fracturenet.models import list_backbones
-from tests.models.conftest import pixels, tiny_size
+from tests.cli.conftest import run_cli
+from tests.models.conftest import tiny_size
+
+# tests/conftest.py keeps the tests of one backbone (one `run`) on one pytest-xdist worker
+BACKBONES = [pytest.param(b, marks=pytest.mark.slow) for b in list_backbones()]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("backbone", list_backbones())
-def test_backbone_builds_explains_and_round_trips(backbone, tmp_path):
-    from fracturenet.explain import explain
-    from fracturenet.models import build_classifier, get_backbone, save_model
+@dataclass(frozen=True)
+class Run:
+    backbone: str
+    size: int
+    dir: Path  # the run folder written by `fracturenet train`
+    tmp: Path
 
+
+@pytest.fixture(scope="module")
+def run(request, phantoms, tmp_path_factory) -> Run:
+    """`fracturenet train` from a saved backbone file: one head epoch, one fine-tune epoch."""
+    from fracturenet.cli import main
+    from fracturenet.models import build_classifier, save_backbone_weights
+
+    backbone = request.param
     size = tiny_size(backbone)
-    model = build_classifier(backbone, num_classes=3, input_shape=(size, size, 1), weights=None)
-    x = pixels(size, channels=1, n=1)
-    result = explain(model, [x[0, ..., 0]], method="gradcam")
-    assert result.heatmaps[0].shape == (size, size) and np.isfinite(result.heatmaps[0]).all()
-    assert result.cam_layer == (get_backbone(backbone).cam_layer or result.cam_layer)
-    path = tmp_path / "model.keras"
-    save_model(model, path, class_names=["a", "b", "c"])
-    # standard layers only (tests/models/test_io.py loads in a process without fracturenet)
-    assert all(type(la).__module__.startswith("keras.") for la in model.layers)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-5
-    )
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("backbone", list_backbones())
-def test_backbone_through_every_command(backbone, capsys, phantoms, tmp_path):
-    """train (from a saved backbone file, head then phase 2), evaluate, predict, explain with
-    every method, export: each through the CLI a user would type, on one backbone."""
-    import json
-
-    from fracturenet.explain import METHODS, explain
-    from fracturenet.models import build_classifier, load_model, save_backbone_weights
-    from tests.cli.conftest import run_cli
-
-    size = tiny_size(backbone)
-    common = ["--image-size", str(size), "--batch-size", "16", "--bootstrap", "0", "-q"]
+    tmp = tmp_path_factory.mktemp(f"every-{backbone}")
     # a backbone file (what the transfer workflow saves), so phase 2 unfreezes real blocks
     untrained = build_classifier(backbone, num_classes=2, input_shape=(size, size, 1),
                                  weights=None)  # fmt: skip
-    weights = save_backbone_weights(untrained, tmp_path / "bb.h5")
-    run = tmp_path / "transfer"
-    code, _, err = run_cli(capsys, "train", phantoms.root, "--out", run, "--backbone", backbone,
-                           "--weights", weights, "--epochs", "1", "--fine-tune-epochs", "1",
-                           "--unfreeze", "1", *common)  # fmt: skip
-    assert code == 0, err
-    phases = [row.get("phase") for row in json.loads((run / "history.json").read_text())]
+    weights = save_backbone_weights(untrained, tmp / "bb.h5")
+    del untrained
+    out = tmp / "transfer"
+    code = main([str(a) for a in (
+        "train", phantoms.root, "--out", out, "--backbone", backbone, "--weights", weights,
+        "--epochs", "1", "--fine-tune-epochs", "1", "--unfreeze", "1",
+        "--image-size", size, "--batch-size", "16", "--bootstrap", "0", "-q",
+    )])  # fmt: skip
+    assert code == 0, f"fracturenet train failed for {backbone}"
+    return Run(backbone, size, out, tmp)
+
+
+def _images(phantoms, n: int = 2) -> list[str]:
+    return [str(p) for p in phantoms.paths[:n]]
+
+
+@pytest.mark.parametrize("run", BACKBONES, indirect=True)
+def test_train_runs_the_head_then_fine_tunes(run):
+    phases = [row.get("phase") for row in json.loads((run.dir / "history.json").read_text())]
     assert len(phases) == 2 and phases[0] != phases[1], phases  # head, then fine-tune
-    code, out, err = run_cli(capsys, "evaluate", run, phantoms.root, "--bootstrap", "0",
+    assert (run.dir / "model.keras").is_file()
+
+
+@pytest.mark.parametrize("run", BACKBONES, indirect=True)
+def test_evaluate_and_predict_commands(run, capsys, phantoms):
+    code, out, err = run_cli(capsys, "evaluate", run.dir, phantoms.root, "--bootstrap", "0",
                              "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["evaluated_on"]["n_images"] == len(phantoms.subset("test"))
-    images = [str(p) for p in phantoms.paths[:2]]
-    code, out, err = run_cli(capsys, "predict", run, *images, "--json")
+    code, out, err = run_cli(capsys, "predict", run.dir, *_images(phantoms), "--json")
     assert code == 0 and len(json.loads(out)["predictions"]) == 2, err
-    code, _, err = run_cli(capsys, "explain", run, images[0], "--out", tmp_path / "cams", "-q")
+
+
+@pytest.mark.parametrize("run", BACKBONES, indirect=True)
+def test_explain_command_and_every_method(run, capsys, phantoms, tmp_path):
+    from fracturenet.explain import METHODS, explain
+    from fracturenet.models import get_backbone, load_model
+
+    image = _images(phantoms, 1)[0]
+    code, _, err = run_cli(capsys, "explain", run.dir, image, "--out", tmp_path / "cams", "-q")
     assert code == 0 and (tmp_path / "cams" / "index.html").is_file(), err
-    model = load_model(run / "model.keras")
-    pixels_ = np.asarray(keras.utils.load_img(images[0], color_mode="grayscale"), "float32")
+    model = load_model(run.dir / "model.keras")
+    pixels_ = np.asarray(keras.utils.load_img(image, color_mode="grayscale"), "float32")
+    # fewer maps / noise samples than the defaults: the test checks wiring, not quality
+    options = {"scorecam": {"max_N": 2}, "faster-scorecam": {"max_N": 2},
+               "smoothgrad": {"smooth_samples": 2}}  # fmt: skip
     for method in METHODS:
-        # fewer maps / noise samples than the defaults: the test checks wiring, not quality
-        options = {"scorecam": {"max_N": 8}, "smoothgrad": {"smooth_samples": 2}}.get(method, {})
-        result = explain(model, [pixels_], method=method, **options)
+        result = explain(model, [pixels_], method=method, **options.get(method, {}))
         heatmap = result.heatmaps[0]
         assert heatmap.shape == pixels_.shape and np.isfinite(heatmap).all(), method
-    code, out, err = run_cli(capsys, "export", run, "--out", tmp_path / "saved", "--json", "-q")
+        if method == "gradcam":  # the registry's CAM layer is the one used
+            assert result.cam_layer == (get_backbone(run.backbone).cam_layer or result.cam_layer)
+
+
+@pytest.mark.parametrize("run", BACKBONES, indirect=True)
+def test_export_command_passes_its_parity_check(run, capsys):
+    code, out, err = run_cli(capsys, "export", run.dir, "--out", run.tmp / "saved", "--json",
+                             "-q")  # fmt: skip
     assert code == 0 and json.loads(out)["passed"], err
+
+
+@pytest.mark.parametrize("run", BACKBONES, indirect=True)
+def test_saved_model_loads_in_plain_keras_with_the_same_outputs(run):
+    from fracturenet.models import load_model
+
+    model = load_model(run.dir / "model.keras")
+    # standard layers only (tests/models/test_io.py loads in a process without fracturenet)
+    assert all(type(la).__module__.startswith("keras.") for la in model.layers)
+    loaded = keras.saving.load_model(run.dir / "model.keras", safe_mode=True, compile=False)
+    x = np.random.default_rng(0).uniform(0, 255, (1, run.size, run.size, 1)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-5
+    )

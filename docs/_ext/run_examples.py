@@ -2,14 +2,15 @@
 writes a page per example with its source, its printed output and the figures it saved.
 
 A failing example fails the build (an example that does not run is a bug). Outputs are cached
-in the build folder under a hash of the script and the library sources, so a rebuild without
-changes runs nothing. ``FRACTURENET_DOCS_EXAMPLES=skip`` builds the pages without running the
-scripts (the pages then say so).
+beside the build folder under a hash of the script and the library sources
+(``docs/_ext/example_outputs.py``), so a rebuild without changes runs nothing, and the tests of
+the examples check this run's outputs instead of running the script again on the same code.
+``FRACTURENET_DOCS_EXAMPLES=skip`` builds the pages without running the scripts (the pages
+then say so).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -17,19 +18,12 @@ import sys
 import time
 from pathlib import Path
 
+from example_outputs import output_dir
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
-
-
-def _digest(script: Path, src: Path) -> str:
-    h = hashlib.sha256(script.read_bytes())
-    for path in sorted(src.rglob("*.py")):
-        h.update(str(path.relative_to(src)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def _run(script: Path, out: Path, repo: Path, timeout: int) -> str:
@@ -117,7 +111,6 @@ def build_example_pages(app: Sphinx) -> None:
     repo = Path(app.srcdir).parent
     gen = Path(app.srcdir) / "examples" / "generated"
     gen.mkdir(parents=True, exist_ok=True)
-    cache = Path(app.outdir).parent / (Path(app.outdir).name + "-examples")
     skip = os.environ.get("FRACTURENET_DOCS_EXAMPLES", "").lower() == "skip"
     for name, title in app.config.fracturenet_examples:
         script = repo / "examples" / name
@@ -126,7 +119,7 @@ def build_example_pages(app: Sphinx) -> None:
         stem = script.stem
         stdout, figures = None, []
         if not skip:
-            out = cache / f"{stem}-{_digest(script, repo / 'src')}"
+            out = output_dir(repo, script, Path(app.outdir))
             if not out.is_dir():
                 _run(script, out, repo, app.config.fracturenet_examples_timeout)
             stdout = (out / "stdout.txt").read_text(encoding="utf-8")

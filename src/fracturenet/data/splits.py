@@ -129,9 +129,7 @@ def train_val_test_split(
         stratify: Keep each class's proportions in every split. Defaults to `True`.
 
     Returns:
-        A new manifest with ``splits`` set; with ``groups="auto"`` also its ``groups`` (the
-        audit's duplicate clusters), so later grouped folds on a subset (the Trainer's
-        choice of the head's penalty) need not run the audit again.
+        A new manifest with ``splits`` set.
 
     Raises:
         ValueError: If a fraction, ``val + test`` or ``groups`` is invalid.
@@ -189,10 +187,7 @@ def train_val_test_split(
     splits = list(manifest.splits)
     for i, s in zip(pool, assigned, strict=True):
         splits[i] = s
-    out = manifest.with_splits(splits)
-    if groups == "auto":  # keep the audit's clusters: later folds (the head's) respect them too
-        out = out.with_groups([str(k) for k in keys])
-    return out
+    return manifest.with_splits(splits)
 
 
 def group_kfold(

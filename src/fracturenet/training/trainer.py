@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from typing import Any
@@ -23,7 +22,6 @@ from fracturenet.training.fit_arguments import (
     resolve_class_weight,
 )
 from fracturenet.training.frozen_features import frozen_features
-from fracturenet.training.head_start import start_head
 from fracturenet.training.history import TrainingHistory
 from fracturenet.training.model_building import (
     build_under_plan,
@@ -298,10 +296,7 @@ class Trainer:
         """Trains the model with the recipe that fits its weights (see ``recipe``).
 
         With pretrained weights (the ``"transfer"`` recipe) phase 1 trains the head on the
-        frozen backbone (on cached features it starts from the linear probe of
-        :func:`~fracturenet.training.linear_probe.fit_linear_probe`: features standardised by
-        the training set's statistics, L2 penalty chosen by a grouped inner cross-validation,
-        and keeps that penalty for its epochs) and phase 2 (``fine_tune_epochs > 0``) starts from phase 1's best
+        frozen backbone and phase 2 (``fine_tune_epochs > 0``) starts from phase 1's best
         weights, unfreezes the top blocks (BatchNorm in inference mode) and trains at
         ``fine_tune_lr`` with a warm-up and a cosine decay; a blown-up validation loss is
         detected and recovered from (best weights restored, rate divided by 10). From random
@@ -514,16 +509,14 @@ class Trainer:
                 else None
             )
             self.context.folded_extractor = None  # the folded copy is only for extraction
-            penalty = start_head(self.context, head, x_tr, y_tr, train, weights, state, self.seed)
             active, fit_x, fit_kw = head, x_tr, {"y": y_tr, "batch_size": gbatch, "shuffle": True}
         else:
-            penalty, val_arg = None, val_ds
+            val_arg = val_ds
             active, fit_x, fit_kw = self._fit_input(train_ds, gbatch)
         self._compile(active, lr)
         self._restore_optimizer(active, state, "head")
-        with penalty or contextlib.nullcontext():
-            self._run_phase(active, "head", fit_x, fit_kw, val_arg, done, epochs, weights,
-                            patience, history)  # fmt: skip
+        self._run_phase(active, "head", fit_x, fit_kw, val_arg, done, epochs, weights, patience,
+                        history)  # fmt: skip
 
     def _fit_fine_tune(
         self, train_ds: Any, val_ds: Any, state: Any, start: int, stop: int,

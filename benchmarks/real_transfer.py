@@ -18,8 +18,6 @@ Rows (``--rows``; every row is scored on the held-out fold only):
 * ``head_default``: the library's ``Trainer(ModelConfig("vgg16")).fit(train_fold)`` with
   every default (224 px, head on cached frozen features); the features come from the same
   extraction through the Trainer's disk feature cache, so no backbone pass is repeated.
-* ``head_old``: the head as it was before issue 26 (batch-statistics ``head_norm``, no
-  penalty, Adam 3e-3 for 10 epochs from a random start), for the record.
 
 Per row: mean +/- sd over folds of accuracy, macro-F1 and AUROC (binary) / macro one-vs-rest
 AUROC; a paired t-test over folds of each row against ``probe_imagenet`` (and McNemar on the
@@ -38,7 +36,6 @@ Oxford), CC BY 4.0. FracAtlas: Abedeen et al., Scientific Data 10, 521 (2023), C
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
@@ -62,7 +59,6 @@ ROWS = (
     "probe_random",
     "probe_imagenet",
     "head_default",
-    "head_old",
 )
 CS = np.logspace(-4, 1, 11)
 ATTRIBUTION = {
@@ -151,20 +147,22 @@ def folds_of(strata: np.ndarray, groups: list[str], k: int, seed: int) -> list[n
 
 # ----------------------------------------------------------------------------- rows
 def _logreg_cv(x: np.ndarray, y: np.ndarray, g: np.ndarray, seed: int) -> Any:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
-    from sklearn.pipeline import make_pipeline
+    """StandardScaler + LogisticRegression, C by grouped inner 5-fold CV (log loss)."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedGroupKFold
     from sklearn.preprocessing import StandardScaler
 
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    scaler = StandardScaler().fit(x)
+    z = scaler.transform(x)
     cv = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
-    search = GridSearchCV(
-        pipe, {"logisticregression__C": CS}, cv=list(cv.split(x, y, g)), scoring="neg_log_loss"
-    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        search.fit(x, y)
-    return search.best_estimator_, {"C": float(search.best_params_["logisticregression__C"])}
+        lr = LogisticRegressionCV(
+            Cs=list(CS), cv=list(cv.split(z, y, g)), scoring="neg_log_loss", max_iter=1000
+        ).fit(z, y)
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(scaler, lr), {"C": float(np.ravel(lr.C_)[0])}
 
 
 def _svm(x: np.ndarray, y: np.ndarray, g: np.ndarray, seed: int) -> Any:
@@ -175,9 +173,7 @@ def _svm(x: np.ndarray, y: np.ndarray, g: np.ndarray, seed: int) -> Any:
     return make_pipeline(StandardScaler(), SVC(probability=True, random_state=seed)).fit(x, y), {}
 
 
-def _head(
-    ctx: dict[str, Any], tr: np.ndarray, te: np.ndarray, old: bool, **fit: Any
-) -> tuple[Any, dict]:
+def _head(ctx: dict[str, Any], tr: np.ndarray, te: np.ndarray, **fit: Any) -> tuple[Any, dict]:
     """The library's Trainer on the training fold, features via its disk cache."""
     import keras
 
@@ -198,15 +194,7 @@ def _head(
         manifest_feature_key(trainer.model, train), x[tr], np.asarray(m.labels)[tr]
     )
     kw: dict[str, Any] = {"feature_cache": "disk", "feature_cache_dir": cache_dir, **fit}
-    import fracturenet.training.trainer as tmod
-
-    start_head = tmod.start_head
-    if old:  # the head as it was before issue 26: random start, batch statistics, no penalty
-        tmod.start_head = lambda *a, **k: contextlib.nullcontext()
-    try:
-        hist = trainer.fit(train, None, **kw)
-    finally:
-        tmod.start_head = start_head
+    hist = trainer.fit(train, None, **kw)
     head = split_feature_extractor(trainer.model)[1]
     prob = np.asarray(head.predict(x[te], verbose=0, batch_size=256), dtype=np.float64)
     info = {"epochs": hist.epochs, "policy": trainer.model.dtype_policy.name,
@@ -235,8 +223,8 @@ def run_row(row: str, ctx: dict[str, Any]) -> dict[str, Any]:
             est, info = fit(x[tr], y[tr], g, ctx["seed"])
             prob = np.zeros((len(te), k))
             prob[:, est.classes_] = est.predict_proba(x[te])
-        elif row in ("head_default", "head_old"):
-            prob, info = _head(ctx, tr, te, old=row == "head_old")
+        elif row == "head_default":
+            prob, info = _head(ctx, tr, te)
             if prob.shape[1] == 1:
                 prob = np.concatenate([1 - prob, prob], axis=1)
         else:
@@ -309,7 +297,7 @@ def run_dataset(dataset: str, rows: list[str], a: argparse.Namespace) -> dict[st
         ctx["pixels"] = pixels(dataset, m)
     if "probe_random" in need:
         ctx["random"] = features(dataset, "random", a.size, m)
-    if need & {"probe_imagenet", "head_default", "head_old"}:
+    if need & {"probe_imagenet", "head_default"}:
         ctx["imagenet"] = features(dataset, "imagenet", a.size, m)
     y = np.asarray(m.labels)
     results = []

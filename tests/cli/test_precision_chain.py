@@ -12,25 +12,19 @@ import json
 
 import pytest
 
-from tests.cli.conftest import run_cli
+from tests.cli.conftest import TINY, run_cli
 
-BF16 = [
-    "--backbone",
-    "smallcnn_tiny",
-    "--weights",
-    "none",
-    "--image-size",
-    "32",
-    "--epochs",
-    "1",
-    "--batch-size",
-    "16",
-    "--bootstrap",
-    "20",
-    "--precision",
-    "mixed_bfloat16",
-    "-q",
-]
+
+def _with(argv: list[str], **values: str) -> list[str]:
+    """``argv`` with the value after each ``--flag`` in ``values`` replaced."""
+    out = list(argv)
+    for flag, value in values.items():
+        out[out.index("--" + flag.replace("_", "-")) + 1] = value
+    return out
+
+
+# conftest's tiny run on a smaller backbone, under the other precision
+BF16 = _with(TINY, backbone="smallcnn_tiny", bootstrap="20", precision="mixed_bfloat16")
 
 
 @pytest.fixture(scope="module")

@@ -115,7 +115,9 @@ def test_saved_model_loads_in_plain_keras_with_the_same_outputs(run):
     # standard layers only (tests/models/test_io.py loads in a process without fracturenet)
     assert all(type(la).__module__.startswith("keras.") for la in model.layers)
     loaded = keras.saving.load_model(run.dir / "model.keras", safe_mode=True, compile=False)
-    x = np.random.default_rng(0).uniform(0, 255, (1, run.size, run.size, 1)).astype("float32")
+    # the model's own input (grey or RGB: the channels follow the backbone and its weights)
+    shape = (1, *model.input_shape[1:])
+    x = np.random.default_rng(0).uniform(0, 255, shape).astype("float32")
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-5
     )

@@ -69,3 +69,22 @@ def test_a_figure_the_block_did_not_write_fails_the_build(tmp_path, monkeypatch)
     body = ".. fracturenet-run::\n   :figure: missing.png\n\n    print('no figure')\n"
     with pytest.raises(ExtensionError, match="'missing.png' but did not write it"):
         _build(tmp_path, body, monkeypatch)
+
+
+def test_data_beside_the_checkout_is_shown_as_the_prose_names_it(tmp_path, monkeypatch):
+    """CI keeps the data at ``<parent>/shared`` beside the checkout ``<parent>/main``: a page
+    that prints the absolute path leaks the build machine (page_check fails the build)."""
+    shared = tmp_path / "shared" / "data"
+    shared.mkdir(parents=True)
+    monkeypatch.setenv("FN_TEST_SHARED", str(shared))
+    body = """
+.. fracturenet-run::
+
+    import os
+    print("Audit of " + os.environ["FN_TEST_SHARED"] + "/fracatlas: 3 images")
+"""
+    checkout = tmp_path / "main"  # its docs folder is main/src here
+    checkout.mkdir()
+    html = _build(checkout, body, monkeypatch).read_text(encoding="utf-8")
+    assert "Audit of ../shared/data/fracatlas" in html
+    assert str(tmp_path) not in html

@@ -51,6 +51,20 @@ def _skipped() -> bool:
     return os.environ.get("FRACTURENET_DOCS_EXAMPLES", "").lower() == "skip"
 
 
+def _beside_checkout(printed: str, srcdir: Path) -> str:
+    """Shows data found beside the repository (``../shared/data``) as the page's prose names
+    it, ``../shared/...``, not as the build machine's absolute path.
+
+    Example:
+        >>> _beside_checkout("Audit of /ci/work/shared/x: 3 images", Path("/ci/work/main/docs"))
+        'Audit of ../shared/x: 3 images'
+    """
+    for beside in {Path(os.path.abspath(srcdir)).parents[1], srcdir.resolve().parents[1]}:
+        if len(beside.parts) > 1:  # a checkout at the file system's root: nothing to shorten
+            printed = printed.replace(str(beside) + os.sep, ".." + os.sep)
+    return printed
+
+
 class GuideRun(SphinxDirective):
     """Runs its Python content and shows the code, the printed output and the figures."""
 
@@ -101,7 +115,8 @@ class GuideRun(SphinxDirective):
         logger.info(
             f"[guide] {self.env.docname} line {self.lineno}: {time.perf_counter() - start:.0f} s"
         )
-        return buffer.getvalue().replace(str(work) + os.sep, "").replace(str(work), ".")
+        printed = buffer.getvalue().replace(str(work) + os.sep, "").replace(str(work), ".")
+        return _beside_checkout(printed, Path(self.env.app.srcdir))
 
     def _figures(self, names: list[str]) -> list[str]:
         """Copies the figures beside the page's source; their paths relative to the page."""

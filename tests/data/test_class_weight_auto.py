@@ -13,13 +13,13 @@ def test_skewed_binary_data_is_weighted_balanced():
     weights, why = class_weight_choice(labels)
     assert weights == class_weights(labels, "balanced")
     assert weights[0] == pytest.approx(3271 / (2 * 576))
-    assert "'auto' -> 'balanced'" in why and "4.68 >= 1.5" in why
+    assert "'auto' -> 'balanced'" in why and "4.68 >= 3.0" in why
 
 
 def test_near_balanced_data_is_left_unweighted_and_the_boundary_is_inclusive():
-    assert class_weights([0] * 10 + [1] * 14, "auto") == {0: 1.0, 1: 1.0}
-    _, why = class_weight_choice([0] * 10 + [1] * 14)
-    assert "not skewed" in why and "1.40 < 1.5" in why
+    assert class_weights([0] * 10 + [1] * 20, "auto") == {0: 1.0, 1: 1.0}  # Bone Break's 2.0
+    _, why = class_weight_choice([0] * 10 + [1] * 20)
+    assert "not skewed" in why and "2.00 < 3.0" in why
     at_ratio = [0] * 10 + [1] * int(10 * SKEW_RATIO)
     assert class_weights(at_ratio, "auto") == class_weights(at_ratio, "balanced")
 

@@ -58,9 +58,7 @@ def test_smoothed_loss_matches_keras_categorical():
     y = np.array([0, 2, 1])
     p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]], np.float32)
     loss = recipe_loss(False, 3, 0.2)
-    ref = np.asarray(
-        keras.losses.categorical_crossentropy(np.eye(3)[y], p, label_smoothing=0.2)
-    )
+    ref = np.asarray(keras.losses.categorical_crossentropy(np.eye(3)[y], p, label_smoothing=0.2))
     np.testing.assert_allclose(np.asarray(loss.call(y, p)), ref, rtol=1e-6)  # per example
     np.testing.assert_allclose(float(loss(y, p)), ref.mean(), rtol=1e-6)  # as compiled
     assert recipe_loss(False, 3, 0.0) == "sparse_categorical_crossentropy"
@@ -135,44 +133,49 @@ def test_a_model_built_with_weights_none_trains_from_scratch_in_the_trainer(tmp_
 
 
 @pytest.mark.slow
-def test_head_on_cached_features_matches_a_tuned_logistic_regression(tmp_path):
-    """Phase 1's head >= a standardised LogisticRegression (C by inner CV) - 1 point, same split.
+def test_head_on_cached_features_is_the_fitted_linear_probe(tmp_path):
+    """Phase 1 on cached features starts from the standardised L2 probe and stays there.
 
-    The head runs with the library defaults (10 epochs, the recipe's rate, feature
-    standardisation in the head) on frozen random VGG16 features of the phantoms.
+    The head's quality is judged on real radiographs with ImageNet weights
+    (``tests/training/test_real_transfer.py``, ``benchmarks/real_transfer.py``). On random
+    VGG16 features of 112 phantom images no oracle is stable enough to judge it: a logistic
+    regression with ``C`` chosen by accuracy scored 0.214 (C=10), by log-loss 0.170 (C=3e-4).
+    What is checked here is the mechanism: the head the Trainer returns predicts what
+    :func:`fit_linear_probe` fitted on the same features predicts.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     from fracturenet.data import load_resized, train_val_test_split
     from fracturenet.models import split_feature_extractor
     from fracturenet.phantoms import make_synthetic_fractures
+    from fracturenet.training.linear_probe import fit_linear_probe
 
     manifest = make_synthetic_fractures(tmp_path / "p", images_per_class=48, image_size=64,
                                         seed=3)  # fmt: skip
     split = train_val_test_split(manifest, val=0.4, seed=0, groups=None)
     train, val = split.subset("train"), split.subset("val")
     cfg = ModelConfig("vgg16", num_classes=8, input_shape=(64, 64, 3), weights=None)
-    trainer = Trainer(cfg, precision="float32", verbose=0, seed=0)
+    trainer = Trainer(cfg, run_dir=tmp_path / "run", precision="float32", verbose=0, seed=0)
     history = trainer.fit(train, val, recipe="transfer")
     assert history.feature_cache == "memory" and history.epochs == 10
-    head = max(r["val_accuracy"] for r in history.rows)
+    assert "L2 logistic regression C=" in (tmp_path / "run" / "train.log").read_text()
 
-    extractor, _ = split_feature_extractor(trainer.model)
+    extractor, head = split_feature_extractor(trainer.model)
 
     def feats(m):
         x = np.stack([load_resized(p, 64) for p in m.paths]).astype("float32")
         return extractor.predict(x, verbose=0), np.asarray(m.labels)
 
     (ftr, ytr), (fva, yva) = feats(train), feats(val)
-    oracle = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
-                          {"logisticregression__C": [1e-3, 1e-2, 1e-1, 1.0, 10.0]}, cv=5)  # fmt: skip
-    oracle.fit(ftr, ytr)
-    reference = oracle.score(fva, yva)
-    assert reference > 1.5 / 8  # the features carry signal, so the comparison means something
-    assert head >= reference - 0.01, (head, reference)
+    probe = fit_linear_probe(ftr, ytr, num_classes=8, seed=0).predict(fva)
+    mine = head.predict(fva, verbose=0)
+
+    def loss(p):
+        return float(-np.mean(np.log(np.clip(p[np.arange(len(yva)), yva], 1e-7, 1))))
+
+    # on weak features the probe is strongly penalised: its probabilities stay near 1/8
+    # (sd 0.011), so agreement of the argmax is not the measure; the probabilities are
+    # (measured: they differ by at most 0.009, the log-losses by 0.001)
+    assert np.abs(mine - probe).max() < 0.02, np.abs(mine - probe).max()
+    assert abs(loss(mine) - loss(probe)) < 0.01, (loss(mine), loss(probe))
 
 
 @pytest.fixture(scope="module")

@@ -180,7 +180,9 @@ def train_val_test_split(
             Defaults to `None`.
 
     Returns:
-        A new manifest with ``splits`` set.
+        A new manifest with ``splits`` set; with ``groups="auto"`` also its ``groups`` (the
+        audit's duplicate clusters), so later grouped folds on a subset (the Trainer's
+        choice of the head's penalty) need not run the audit again.
 
     Raises:
         ValueError: If a fraction, ``val + test`` or ``groups`` is invalid.
@@ -237,7 +239,10 @@ def train_val_test_split(
     splits = list(manifest.splits)
     for i, s in zip(pool, assigned, strict=True):
         splits[i] = s
-    return manifest.with_splits(splits)
+    out = manifest.with_splits(splits)
+    if groups == "auto":  # keep the audit's clusters: later folds (the head's) respect them too
+        out = out.with_groups([str(k) for k in keys])
+    return out
 
 
 def group_kfold(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -23,6 +24,7 @@ from fracturenet.training.fit_arguments import (
     resolve_class_weight_choice,
 )
 from fracturenet.training.frozen_features import frozen_features
+from fracturenet.training.head_start import PROBE_REFINE_LR, start_head
 from fracturenet.training.history import TrainingHistory
 from fracturenet.training.model_building import (
     build_under_plan,
@@ -299,8 +301,11 @@ class Trainer:
         """Trains the model with the recipe that fits its weights (see ``recipe``).
 
         With pretrained weights (the ``"transfer"`` recipe) phase 1 trains the head on the
-        frozen backbone and phase 2 (``fine_tune_epochs > 0``) starts from phase 1's best
-        weights, unfreezes the top blocks (BatchNorm in inference mode) and trains at
+        frozen backbone (on cached features it starts from the linear probe of
+        :func:`~fracturenet.training.linear_probe.fit_linear_probe`: features standardised
+        by the training set's statistics, L2 penalty chosen by a grouped inner
+        cross-validation, kept for its epochs) and phase 2 (``fine_tune_epochs > 0``)
+        starts from phase 1's best weights, unfreezes the top blocks (BatchNorm in inference mode) and trains at
         ``fine_tune_lr`` with a warm-up and a cosine decay; a blown-up validation loss is
         detected and recovered from (best weights restored, rate divided by 10). From random
         weights (the ``"scratch"`` recipe) there is nothing to transfer: all layers train end
@@ -320,7 +325,8 @@ class Trainer:
                 top blocks, a layer name, or ``"all"``. Defaults to `2`.
             lr: Phase-1 learning rate (scaled by the number of replicas): the head's
                 (transfer) or the peak rate of the scratch recipe. Defaults to `None`: the
-                recipe's, 3e-3 for the head on standardised features, 1e-3 from scratch.
+                recipe's: 1e-3, or :data:`~fracturenet.training.head_start.PROBE_REFINE_LR`
+                (1e-4) for a head that starts from the linear probe on cached features.
             fine_tune_lr: Peak phase-2 learning rate. Defaults to `1e-5`.
             class_weight: ``"auto"``, ``"balanced"``, ``"sqrt"`` or ``"none"`` (computed
                 from the training labels by :func:`fracturenet.data.class_weights`), an
@@ -392,7 +398,7 @@ class Trainer:
             warmup_epochs=warmup_epochs,
             lr=lr,
         )
-        lr = self.recipe.lr
+        asked_lr, lr = lr, self.recipe.lr
         if self.recipe.name == "scratch" and feature_cache in ("memory", "disk"):
             raise ValueError(
                 "The scratch recipe trains every layer from the first epoch, so there are no "
@@ -418,12 +424,21 @@ class Trainer:
             if isinstance(val, Manifest)
             else val
         )
-        self.context.decode_reports = [getattr(d, "decode_report", None) for d in (train_ds, val_ds)]
+        self.context.decode_reports = [
+            getattr(d, "decode_report", None) for d in (train_ds, val_ds)
+        ]
         mode = feature_cache
         if mode == "auto":
             mode = "memory" if isinstance(train, Manifest) and augment is None else "off"
         if self.recipe.name == "scratch":
             mode = "off"
+        # the head starts from the fitted probe where the training features can be computed
+        # once: a cache, or un-augmented images or arrays (a tf.data pipeline may be endless)
+        probe_start = self.recipe.name == "transfer" and (
+            mode != "off" or (augment is None and isinstance(train, (Manifest, tuple)))
+        )
+        if asked_lr is None and probe_start:
+            lr = PROBE_REFINE_LR
         if mode == "disk" and feature_cache_dir is None and self.run is None:
             raise ValueError(
                 "feature_cache='disk' needs feature_cache_dir or a run_dir. "
@@ -458,9 +473,13 @@ class Trainer:
             )  # fmt: skip
         else:
             if done < epochs:
+                threshold_decides = (
+                    bool(decision_threshold) and val is not None and (outputs == 1 or outputs == 2)
+                )  # the validation threshold, not shifted priors, sets the operating point
                 self._fit_head(
                     train, val, train_ds, val_ds, state, done, epochs, lr, mode,
                     feature_cache_dir, weights, early_stopping, history,
+                    None if threshold_decides else weights, probe_start,
                 )  # fmt: skip
                 done = history.epochs
             if fine_tune_epochs and done < epochs + fine_tune_epochs:
@@ -530,9 +549,16 @@ class Trainer:
     def _fit_head(
         self, train: Any, val: Any, train_ds: Any, val_ds: Any, state: Any, done: int,
         epochs: int, lr: float, mode: str, cache_dir: Any, weights: Any,
-        patience: int | None, history: TrainingHistory,
+        patience: int | None, history: TrainingHistory, prior_weights: Any,
+        probe_start: bool,
     ) -> None:  # fmt: skip
-        """Transfer phase 1: the head on the frozen backbone (on cached features if allowed)."""
+        """Transfer phase 1: the head on the frozen backbone (on cached features if allowed).
+
+        ``prior_weights``: the class weights the probe start turns into shifted intercepts
+        (``None`` for a two-class model whose validation threshold sets the operating point);
+        ``probe_start``: start from the linear probe (also without a cache, after one pass
+        over the un-augmented training data).
+        """
         from fracturenet.models import set_trainable, split_feature_extractor
 
         gbatch = self._global_batch
@@ -546,14 +572,26 @@ class Trainer:
                 else None
             )
             self.context.folded_extractor = None  # the folded copy is only for extraction
+            penalty = start_head(
+                self.context, head, x_tr, y_tr, train, prior_weights, state, self.seed
+            )
             active, fit_x, fit_kw = head, x_tr, {"y": y_tr, "batch_size": gbatch, "shuffle": True}
         else:
-            val_arg = val_ds
+            penalty, val_arg = None, val_ds
             active, fit_x, fit_kw = self._fit_input(train_ds, gbatch)
+            if probe_start:  # one pass over the un-augmented training data for the probe
+                extractor, head = split_feature_extractor(self.model)
+                x_tr, y_tr = frozen_features(self.context, extractor, train_ds, train,
+                                             "memory", None)  # fmt: skip
+                self.context.folded_extractor = None
+                penalty = start_head(
+                    self.context, head, x_tr, y_tr, train, prior_weights, state, self.seed
+                )
         self._compile(active, lr)
         self._restore_optimizer(active, state, "head")
-        self._run_phase(active, "head", fit_x, fit_kw, val_arg, done, epochs, weights, patience,
-                        history)  # fmt: skip
+        with penalty or contextlib.nullcontext():
+            self._run_phase(active, "head", fit_x, fit_kw, val_arg, done, epochs, weights,
+                            patience, history)  # fmt: skip
 
     def _fit_fine_tune(
         self, train_ds: Any, val_ds: Any, state: Any, start: int, stop: int,
@@ -645,7 +683,10 @@ class Trainer:
         history: TrainingHistory,
         extra_callbacks: list[Any] | None = None,
     ) -> None:
-        callbacks = [EpochCallback(self.context, phase, history, patience), *(extra_callbacks or [])]
+        callbacks = [
+            EpochCallback(self.context, phase, history, patience),
+            *(extra_callbacks or []),
+        ]
         if phase != "head" and not self.multi_worker:
             # first: the checkpoint written at the epoch's end holds recalibrated statistics
             data = (x, fit_kw["y"]) if "y" in fit_kw else x

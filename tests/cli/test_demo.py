@@ -11,12 +11,15 @@ from fracturenet.cli import main
 
 
 @pytest.mark.slow
-def test_demo_quick_end_to_end(tmp_path, capsys):
+def test_demo_quick_end_to_end(tmp_path, capsys, monkeypatch):
+    # no ImageNet file, whatever this machine caches: the offline branch on every machine
+    # (tests/workflows/test_demo_backbones.py forces the others)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     # mixed_bfloat16 is what `precision="auto"` picks on CPUs with AVX512-BF16 (and recent
     # GPUs); forced here so every machine runs the path that once crashed in Grad-CAM
     out, cache = tmp_path / "demo", tmp_path / "cache"
     code = main(["demo", "--quick", "--out", str(out), "--cache-dir", str(cache), "--json",
-                 "--precision", "mixed_bfloat16"])
+                 "--precision", "mixed_bfloat16", "--offline"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["report_html"] == str(out / "report.html")
@@ -43,14 +46,17 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     assert metrics["weights"] == {"smallcnn": "none", "smallcnn_tiny": "none"}
     assert metrics["recipes"] == {"smallcnn": "scratch", "smallcnn_tiny": "scratch"}
     assert metrics["backbones"] == ["smallcnn", "smallcnn_tiny"]
+    assert all(why.startswith("not cached at") for why in metrics["imagenet_files"].values())
 
     # the phantoms are cached and reused; an existing output folder is never overwritten
     assert main(["demo", "--quick", "--out", str(out), "--cache-dir", str(cache)]) == 1
     assert (out / "report.html").read_text(encoding="utf-8") == html
 
 
-def test_demo_runs_in_float32_too(tmp_path):
+def test_demo_runs_in_float32_too(tmp_path, monkeypatch):
     """The other branch of `precision="auto"`, on a budget that only checks the plumbing."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("FRACTURENET_OFFLINE", "1")
     from fracturenet.workflows import DemoSettings, run_demo
 
     tiny = DemoSettings(images_per_class=6, phantom_size=32, input_size=32, epochs=1,

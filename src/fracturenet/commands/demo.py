@@ -36,6 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     )
     p.add_argument("--seed", type=int, default=0, help="seed for phantoms, splits and weights")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
+    p.add_argument(
+        "--offline", action="store_true",
+        help="never download ImageNet weights; use what the Keras cache holds "
+        "(FRACTURENET_OFFLINE=1 does the same)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return run
@@ -55,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         seed=args.seed,
         precision=args.precision,
+        download_weights=not args.offline,
         verbose=0 if (args.quiet or args.json) else 1,
     )
     if args.json:
@@ -66,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                     "metrics": result.metrics,
                     "comparison": result.comparison,
                     "weights": result.weights,
+                    "imagenet_files": result.imagenet_files,
                     "seconds": result.seconds,
                 },
                 indent=2,

@@ -201,6 +201,23 @@ def write_demo_report(
             "<code>~/.keras/models/</code> and the demo then compares VGG16 and ResNet50 "
             "fine-tuned from them.</p>"
         )
+    elif random_init and len(random_init) < len(result.weights):
+        files = getattr(result, "imagenet_files", {}) or {}
+        missing = [f"{b}: {why}" for b, why in files.items() if why not in ("cached", "downloaded")]
+        pretrained = [b for b in result.weights if b not in random_init]
+        parts.append(
+            f'<p class="note">{html.escape(", ".join(pretrained))} started from ImageNet '
+            f"weights; {html.escape(', '.join(random_init))} is the from-scratch reference "
+            "(random weights, all layers trained: the scratch recipe)."
+            + (
+                " The other ImageNet file was not available ("
+                + html.escape("; ".join(missing))
+                + "), so the demo did not compare two pretrained backbones."
+                if missing
+                else ""
+            )
+            + "</p>"
+        )
     elif random_init:
         parts.append(
             '<p class="note">No ImageNet weights were cached on this machine, so '

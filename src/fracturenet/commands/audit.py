@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fracturenet.commands._common import check_positive, print_json, progress
-from fracturenet.commands._registry import UsageError, command
+from fracturenet.commands._registry import command
 from fracturenet.data.verify import DEFAULT_MIN_DETAIL
 from fracturenet.exceptions import ImageDecodeError
 
@@ -155,43 +155,13 @@ def _min_detail(text: str) -> float | None:
 
 def _join(manifest: Any, args: argparse.Namespace) -> Any:
     """The manifest joined with ``--metadata`` (label column and flag groups parsed)."""
-    import warnings
+    from fracturenet.commands._metadata import join_metadata_flags
 
-    label_column, values = None, None
-    if args.metadata_label:
-        label_column, _, mapping = args.metadata_label.partition(":")
-        try:
-            values = dict(pair.split("=", 1) for pair in mapping.split(",")) if mapping else None
-        except ValueError:
-            raise UsageError(
-                "--metadata-label must look like COL or COL:VALUE=CLASS,VALUE=CLASS. "
-                f"Received: metadata_label={args.metadata_label!r}"
-            ) from None
-    flags = {}
-    for item in args.metadata_flags:
-        name, _, cols = item.partition("=")
-        if not name or not cols:
-            raise UsageError(
-                f"--metadata-flags must look like NAME=COL,COL. Received: metadata_flags={item!r}"
-            )
-        flags[name] = cols.split(",")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        from fracturenet.data import join_metadata
-
-        joined = join_metadata(
-            manifest,
-            args.metadata,
-            on=args.metadata_key,
-            label_column=label_column,
-            label_values=values,
-            labels_from=args.labels_from,
-            categories=flags or None,
-        )
-    for w in caught:
-        if not args.quiet and not args.json:
-            progress(str(w.message))
-    return joined
+    return join_metadata_flags(
+        manifest, args.metadata, key=args.metadata_key, label=args.metadata_label,
+        labels_from=args.labels_from, flags=args.metadata_flags,
+        say=lambda m: progress(m, quiet=args.quiet or args.json),
+    )  # fmt: skip
 
 
 def _metadata_summary(manifest: Any) -> dict[str, Any]:

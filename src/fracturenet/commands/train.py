@@ -61,14 +61,36 @@ def split_data(s: dict[str, Any], quiet: bool) -> tuple[Any, Any, Any, Any]:
         + (f" (splits: {', '.join(manifest.split_names())})" if manifest.split_names() else ""),
         quiet=quiet,
     )
-    if s["group"]:
-        progress("grouping duplicates so that copies never straddle splits", quiet=quiet)
+    if s["metadata"]:
+        from fracturenet.commands._metadata import join_metadata_flags
+
+        manifest = join_metadata_flags(
+            manifest, s["metadata"], key=s["metadata_key"], label=s["metadata_label"],
+            labels_from=s["labels_from"],
+            flags=[f for f in (s["metadata_flags"] or "").split(";") if f.strip()],
+            say=lambda m: progress(m, quiet=quiet),
+        )  # fmt: skip
+    by = [g.strip() for g in (s["group_by"] or "").split(",") if g.strip()]
+    groups = tuple((["auto"] if s["group"] else []) + by)
+    strata = [a.strip() for a in (s["stratify_by"] or "").split(",") if a.strip()]
+    for name in [*strata, *(g for g in by if g != "similar")]:
+        if name not in manifest.attributes:
+            raise UsageError(
+                f"No attribute {name!r} to split by: "
+                + (f"--metadata gave {sorted(manifest.attributes)}" if s["metadata"]
+                   else "pass --metadata CSV (and --metadata-flags for 0/1 columns)")
+                + f". Received: stratify_by={s['stratify_by']!r}, group_by={s['group_by']!r}"
+            )  # fmt: skip
+    if groups:
+        progress(f"grouping ({', '.join(groups)}) so that copies never straddle splits",
+                 quiet=quiet)  # fmt: skip
     split = train_val_test_split(
         manifest,
         val=s["val"],
         test=s["test"],
         seed=s["seed"],
-        groups="auto" if s["group"] else None,
+        groups=(groups[0] if len(groups) == 1 else groups) if groups else None,
+        stratify_by=strata or None,
     )
 
     def part(name: str) -> Any:

@@ -64,7 +64,10 @@ FIELDS: dict[str, str] = {
     "keep_checkpoints": "trainer.keep_checkpoints",
 }
 #: Settings of the command itself, not of the library's configuration.
-CLI_ONLY = ("data", "out", "val", "test", "group", "bootstrap")
+CLI_ONLY = (
+    "data", "out", "val", "test", "group", "bootstrap", "metadata", "metadata_key",
+    "metadata_label", "labels_from", "metadata_flags", "stratify_by", "group_by",
+)  # fmt: skip
 _DEFAULTS = RunConfig()
 
 
@@ -118,7 +121,7 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "lr": (
         float,
         _default("lr"),
-        "phase-1 learning rate: the head's (transfer) or the peak of the scratch recipe (default: the recipe's, 3e-3 head, 1e-3 scratch)",
+        "phase-1 learning rate: the head's (transfer) or the peak of the scratch recipe (default: 1e-3 for both recipes)",
     ),
     "fine_tune_lr": (float, _default("fine_tune_lr"), "phase-2 learning rate"),
     "batch_size": (int, _default("batch_size"), "images per step"),
@@ -128,6 +131,41 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "val": (float, 0.2, "validation fraction of the images the layout does not assign"),
     "test": (float, 0.0, "test fraction (a test split of the layout is always kept)"),
     "group": (bool, True, "keep duplicate clusters in one split (--no-group to disable)"),
+    "metadata": (
+        str,
+        None,
+        "CSV describing the images (one row per file), joined by file name: its attributes "
+        "can stratify (--stratify-by) and group (--group-by) the split",
+    ),
+    "metadata_key": (str, None, "the file-name column of --metadata (default: guessed)"),
+    "metadata_label": (
+        str,
+        None,
+        "a --metadata column repeating the label, e.g. fractured:1=Fractured,0=Non_fractured",
+    ),
+    "labels_from": (
+        str,
+        "layout",
+        "which label wins where folder and --metadata-label disagree: layout | metadata",
+    ),  # fmt: skip
+    "metadata_flags": (
+        str,
+        None,
+        "attributes from 0/1 flag columns of --metadata, e.g. region=hand,leg,hip "
+        "(several: separated by ';')",
+    ),
+    "stratify_by": (
+        str,
+        None,
+        "attribute(s) kept in proportion in every split, crossed with the class, e.g. region "
+        "(comma-separated; from --metadata)",
+    ),
+    "group_by": (
+        str,
+        None,
+        "attribute(s) whose images stay in one split, e.g. patient_id, or 'similar' (the "
+        "audit's look-alikes); added to the duplicate clusters of --group (comma-separated)",
+    ),
     "dropout": (float, _default("dropout"), "dropout rate of the head"),
     "early_stopping": (int, _default("early_stopping"), "patience in epochs (0 = off)"),
     "bootstrap": (int, 1000, "bootstrap resamples for the test metrics' 95%% intervals"),
@@ -139,7 +177,7 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
     "class_weight": (
         str,
         _default("class_weight"),
-        "loss weights per class: auto (balanced when the largest class has >= 1.5x the "
+        "loss weights per class: auto (balanced when the largest class has >= 3x the "
         "images of the smallest, else none; the log says which) | balanced | sqrt | none",
     ),
     "decision_threshold": (

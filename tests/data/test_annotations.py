@@ -127,3 +127,22 @@ def test_fracatlas_outlines_are_in_the_upright_frame_load_image_returns():
     for name in ("IMG0002588.jpg", "IMG0002628.jpg"):
         image = load_image(str(FRACATLAS / "images" / "Fractured" / name))
         assert image.shape[:2] == (coco[name].height, coco[name].width), name
+
+
+def test_manifest_carries_annotations_through_select_and_splits():
+    from fracturenet.data import Manifest, train_val_test_split
+
+    names = [f"img{i}.png" for i in range(20)]
+    m = Manifest(paths=tuple(f"/d/{n}" for n in names), labels=tuple(i % 2 for i in range(20)),
+                 class_names=("normal", "fractured"))  # fmt: skip
+    outlines = {n: ImageAnnotation(n, 8, 8, boxes=((i % 4, 0, 2, 2),))
+                for i, n in enumerate(names) if i % 2}  # fmt: skip
+    m = m.with_annotations(outlines)
+    assert [a is not None for a in m.annotations] == [bool(i % 2) for i in range(20)]
+    part = train_val_test_split(m, val=0.3, seed=0, groups=None).subset("val")
+    assert len(part) < len(m)
+    for path, annotation in zip(part.paths, part.annotations, strict=True):
+        name = path.rsplit("/", 1)[-1]
+        assert annotation == outlines.get(name)  # stays with its image
+    picked = m.select([3, 0])
+    assert picked.annotations == (outlines["img3.png"], None)

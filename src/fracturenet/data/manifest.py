@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from fracturenet.data.annotations import ImageAnnotation
 from fracturenet.exceptions import DatasetError
 
 __all__ = ["Manifest", "normalise_split"]
@@ -70,6 +71,8 @@ class Manifest:
             reports can break results down by them.
         label_conflicts: ``(path, label from the layout, label from the metadata)`` of each
             image whose two labels disagree, from :func:`~fracturenet.data.join_metadata`.
+        annotations: Each image's annotated regions (fracture outlines or boxes) or
+            ``None``, from :meth:`with_annotations`.
 
     Example:
         >>> m = Manifest(paths=("/d/a.png", "/d/b.png"), labels=(0, 1),
@@ -88,6 +91,7 @@ class Manifest:
     ignored_files: tuple[tuple[str, str], ...] = ()
     attributes: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict)
     label_conflicts: tuple[tuple[str, str, str], ...] = ()
+    annotations: tuple[ImageAnnotation | None, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.paths)
@@ -98,9 +102,12 @@ class Manifest:
             object.__setattr__(self, "splits", (None,) * n)
         if not self.groups:
             object.__setattr__(self, "groups", (None,) * n)
+        if not self.annotations:
+            object.__setattr__(self, "annotations", (None,) * n)
         object.__setattr__(self, "splits", tuple(self.splits))
         object.__setattr__(self, "groups", tuple(self.groups))
-        for name in ("labels", "splits", "groups"):
+        object.__setattr__(self, "annotations", tuple(self.annotations))
+        for name in ("labels", "splits", "groups", "annotations"):
             if len(getattr(self, name)) != n:
                 raise DatasetError(
                     f"Manifest field {name!r} has {len(getattr(self, name))} entries but "
@@ -167,6 +174,7 @@ class Manifest:
             splits=tuple(self.splits[i] for i in idx),
             groups=tuple(self.groups[i] for i in idx),
             attributes={k: tuple(v[i] for i in idx) for k, v in self.attributes.items()},
+            annotations=tuple(self.annotations[i] for i in idx),
         )
 
     def subset(self, split: str) -> Manifest:
@@ -196,6 +204,31 @@ class Manifest:
     def with_groups(self, groups: Sequence[str | None]) -> Manifest:
         """Returns a copy with the group of every image replaced."""
         return replace(self, groups=tuple(groups))
+
+    def with_annotations(self, annotations: Mapping[str, ImageAnnotation]) -> Manifest:
+        """Returns a copy carrying each image's annotated regions, matched by file name.
+
+        Args:
+            annotations: ``{file name: ImageAnnotation}``, as
+                :func:`~fracturenet.data.read_coco` or :func:`~fracturenet.data.read_yolo`
+                return them. Images without an entry get ``None``.
+
+        Returns:
+            A new manifest; :meth:`select`, :meth:`subset` and the splits keep the
+            annotations with their images. Masks come from
+            :func:`~fracturenet.data.annotation_mask` (the image's stored size) and
+            :func:`~fracturenet.data.fit_mask` (the model's letterbox, stretch or crop).
+
+        Example:
+            >>> from fracturenet.data import ImageAnnotation
+            >>> m = Manifest(paths=("/d/a.jpg", "/d/b.jpg"), labels=(1, 0), class_names=("n", "y"))
+            >>> a = ImageAnnotation("a.jpg", height=4, width=4, boxes=((0, 0, 2, 2),))
+            >>> [len(x) if x else None for x in m.with_annotations({"a.jpg": a}).annotations]
+            [1, None]
+        """
+        from fracturenet.data.annotations import annotations_for
+
+        return replace(self, annotations=tuple(annotations_for(self.paths, annotations)))
 
     def with_attributes(self, **columns: Sequence[str | None]) -> Manifest:
         """Returns a copy with per-image attributes added or replaced (one value per image).

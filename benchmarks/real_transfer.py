@@ -10,8 +10,10 @@ Datasets (``--datasets``), each with one set of folds shared by every row:
 Rows (``--rows``; every row is scored on the held-out fold only):
 
 * ``majority``: the training fold's majority class.
-* ``pixels_logreg`` / ``pixels_svm``: standardised grey 64x64 letterboxed pixels, logistic
-  regression (C by inner grouped CV) / RBF SVM (C=1, gamma "scale", Platt probabilities).
+* ``pixels_logreg`` / ``pixels_svm``: standardised grey letterboxed pixels: 32x32 (the 64x64
+  cache average-pooled 2x2: the C search on 4,096 pixels took over 9 min for one Bone Break
+  fold on 2 cores) for the logistic regression (C by inner grouped CV), 64x64 for the RBF
+  SVM (C=1, gamma "scale", Platt probabilities).
 * ``probe_random`` / ``probe_imagenet``: the linear-probe oracle, scikit-learn
   ``StandardScaler + LogisticRegression`` with C chosen by a grouped inner 5-fold CV (log
   loss) on the training fold, on pooled VGG16 features (random / ImageNet weights).
@@ -26,7 +28,8 @@ of ``benchmarks/real_features.py``.
 
 Usage:
     PYTHONPATH=src python benchmarks/real_transfer.py --datasets bone-break fracatlas \
-        --rows majority pixels_logreg pixels_svm probe_random probe_imagenet head_default \
+        --size bone-break=224 fracatlas=96 \
+        --rows majority pixels_logreg pixels_svm probe_imagenet head_default \
         --out benchmarks/results/real-transfer.json
 
 Provenance: ImageNet VGG16 weights by K. Simonyan and A. Zisserman (Visual Geometry Group,
@@ -204,7 +207,7 @@ def _head(ctx: dict[str, Any], tr: np.ndarray, te: np.ndarray, **fit: Any) -> tu
 
 
 def run_row(row: str, ctx: dict[str, Any]) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
     y = np.asarray(ctx["manifest"].labels)
     k = len(ctx["manifest"].class_names)
@@ -219,12 +222,14 @@ def run_row(row: str, ctx: dict[str, Any]) -> dict[str, Any]:
             info: dict[str, Any] = {}
         elif row.startswith(("pixels_", "probe_")):
             x = ctx["pixels" if row.startswith("pixels") else row.split("_")[1]]
+            if row == "pixels_logreg":  # 64x64 -> 32x32, 2x2 means
+                x = x.reshape(len(x), 32, 2, 32, 2).mean(axis=(2, 4)).reshape(len(x), -1)
             fit = _svm if row == "pixels_svm" else _logreg_cv
             est, info = fit(x[tr], y[tr], g, ctx["seed"])
             prob = np.zeros((len(te), k))
             prob[:, est.classes_] = est.predict_proba(x[te])
         elif row == "head_default":
-            prob, info = _head(ctx, tr, te)
+            prob, info = _head(ctx, tr, te, **ctx["head_kwargs"])
             if prob.shape[1] == 1:
                 prob = np.concatenate([1 - prob, prob], axis=1)
         else:
@@ -241,6 +246,7 @@ def run_row(row: str, ctx: dict[str, Any]) -> dict[str, Any]:
             {
                 "n": len(te),
                 "accuracy": accuracy_score(y[te], pred),
+                "balanced_accuracy": balanced_accuracy_score(y[te], pred),
                 "macro_f1": f1_score(y[te], pred, average="macro"),
                 "auroc": auc,
                 "log_loss": float(-np.mean(np.log(np.clip(prob[np.arange(len(te)), y[te]],
@@ -249,7 +255,7 @@ def run_row(row: str, ctx: dict[str, Any]) -> dict[str, Any]:
         )  # fmt: skip
         infos.append(info)
     out: dict[str, Any] = {"row": row, "seconds": round(time.perf_counter() - t0, 1)}
-    for key in ("accuracy", "macro_f1", "auroc", "log_loss"):
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "auroc", "log_loss"):
         v = np.array([f[key] for f in per_fold])
         out[key] = {"mean": round(float(v.mean()), 4), "sd": round(float(v.std(ddof=1)), 4),
                     "folds": [round(float(a), 4) for a in v]}  # fmt: skip
@@ -265,7 +271,7 @@ def paired(row: dict[str, Any], ref: dict[str, Any], y: np.ndarray) -> dict[str,
     from fracturenet.evaluation.significance import mcnemar_test
 
     out: dict[str, Any] = {"against": ref["row"]}
-    for key in ("accuracy", "auroc"):
+    for key in ("accuracy", "balanced_accuracy", "auroc"):
         d = np.array(row[key]["folds"]) - np.array(ref[key]["folds"])
         se = d.std(ddof=1) / np.sqrt(len(d))
         t = stats.t.ppf(0.975, len(d) - 1)
@@ -282,23 +288,25 @@ def paired(row: dict[str, Any], ref: dict[str, Any], y: np.ndarray) -> dict[str,
 
 
 def run_dataset(dataset: str, rows: list[str], a: argparse.Namespace) -> dict[str, Any]:
+    size = _size_of(dataset, a.size)
     m = manifest(dataset)
-    with np.load(extract(dataset, "imagenet", a.size)) as z:  # its files: the readable ones
+    with np.load(extract(dataset, "imagenet", size)) as z:  # its files: the readable ones
         kept, skipped = set(z["paths"].tolist()), z["skipped"].tolist()
     m = m.select([i for i, p in enumerate(m.paths) if p in kept])
     groups = groups_of(dataset, m)
     ids = {g: i for i, g in enumerate(dict.fromkeys(groups))}
     folds = folds_of(strata_of(dataset, m), groups, a.folds, a.seed)
     m = m.with_groups(groups)  # the Trainer's inner folds (the head's penalty) respect them
-    ctx: dict[str, Any] = {"manifest": m, "folds": folds, "seed": a.seed, "size": a.size,
+    ctx: dict[str, Any] = {"manifest": m, "folds": folds, "seed": a.seed, "size": size,
+                           "head_kwargs": json.loads(a.head_kwargs),
                            "group_ids": np.array([ids[x] for x in groups])}  # fmt: skip
     need = set(rows)
     if need & {"pixels_logreg", "pixels_svm"}:
         ctx["pixels"] = pixels(dataset, m)
     if "probe_random" in need:
-        ctx["random"] = features(dataset, "random", a.size, m)
+        ctx["random"] = features(dataset, "random", size, m)
     if need & {"probe_imagenet", "head_default"}:
-        ctx["imagenet"] = features(dataset, "imagenet", a.size, m)
+        ctx["imagenet"] = features(dataset, "imagenet", size, m)
     y = np.asarray(m.labels)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -331,12 +339,19 @@ def run_dataset(dataset: str, rows: list[str], a: argparse.Namespace) -> dict[st
         f"{len(ids)} groups for {len(m)} images); strata: "
         + ("label x body region (dataset.csv)" if dataset == "fracatlas" else "label"),
         "n_per_fold": [len(f) for f in folds],
-        "input_size": a.size,
+        "input_size": size,
         "resize": "letterbox (the library's default), RGB 0..255",
         "chance_log_loss": round(float(np.mean(chance)), 4),
         "rows": results,
         "data_citation": ATTRIBUTION[dataset],
     }
+
+
+def _size_of(dataset: str, sizes: list[str]) -> int:
+    """The input size for ``dataset`` from ``--size`` (one number, or NAME=SIZE entries)."""
+    named = dict(item.split("=", 1) for item in sizes if "=" in item)
+    plain = [item for item in sizes if "=" not in item]
+    return int(named.get(dataset, plain[0] if plain else 224))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,8 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--size", nargs="+", default=["224"],
+                   help="input size for every dataset, or DATASET=SIZE entries, e.g. "
+                   "bone-break=224 fracatlas=96")  # fmt: skip
     p.add_argument("--out", default=None)
+    p.add_argument("--head-kwargs", default="{}",
+                   help="JSON of Trainer.fit arguments for head_default, e.g. '{\"lr\": 3e-3}' "
+                   "(default: none, the library's defaults)")  # fmt: skip
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     result = {

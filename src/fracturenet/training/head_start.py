@@ -73,7 +73,8 @@ def start_head(
         if probe.folds
         else f"C={probe.C:g} (too few images per class for an inner CV)"
     )
-    priors = "intercepts shifted by log(class weight)" if class_weight else "no prior shift"
+    shifted = bool(class_weight) and len(set(class_weight.values())) > 1
+    priors = "intercepts shifted by log(class weight)" if shifted else "no prior shift"
     context.log(
         "head: standardised features (training-set statistics), L2 logistic regression "
         f"{how}, {priors}; "

@@ -263,7 +263,11 @@ def _train_one(backbone: str, s: DemoSettings, train: Any, val: Any, test: Any, 
         _log(verbose, f"    ImageNet weights for {backbone} are cached: transfer recipe, "
                       f"{s.epochs} head epochs + {s.fine_tune_epochs} fine-tuning epochs")
     else:
-        _log(verbose, f"    no cached ImageNet weights for {backbone}: scratch recipe, all "
+        from fracturenet.models.registry import get_backbone
+
+        why = ("no cached ImageNet weights" if get_backbone(backbone).weights_file
+               else "no ImageNet weights exist")  # fmt: skip
+        _log(verbose, f"    {why} for {backbone}: scratch recipe, all "
                       f"layers trained end to end from random weights for {s.epochs} epochs")
     config = ModelConfig(backbone=backbone, num_classes=train.num_classes,
                          input_shape=(s.input_size, s.input_size, 3),

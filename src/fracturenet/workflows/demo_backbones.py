@@ -57,7 +57,8 @@ def weights_availability(
                 _resolve_imagenet_weights(get_backbone(backbone))
                 status[backbone] = "downloaded"
             except WeightsUnavailableError as err:
-                status[backbone] = str(err).split(". Download")[0]
+                why = str(err).split(". Download")[0]
+                status[backbone] = why.split("are not available: ", 1)[-1]
         if log is not None:
             log(f"ImageNet weights for {backbone}: {status[backbone]}")
     return status

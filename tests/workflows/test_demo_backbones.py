@@ -19,6 +19,9 @@ from fracturenet.workflows.demo_backbones import (
 )
 
 INSTALL = "bash ../shared/tools/imagenet-vgg16/install.sh (PYTHON=<your venv's python>)"
+#: The machine's own VGG16 file (its Keras cache, KERAS_HOME included), looked up before
+#: any test points KERAS_HOME elsewhere.
+REAL_VGG16 = imagenet_weights_path("vgg16")
 
 
 @pytest.fixture
@@ -83,9 +86,7 @@ def test_the_demo_says_which_weights_ran_with_vgg16_alone(keras_home, tmp_path):
 
     from fracturenet.workflows import DemoSettings, run_demo
 
-    real = [p / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-            for p in (Path.home() / ".keras", Path("/tmp/.keras"))]  # fmt: skip
-    found = next((p for p in real if p.is_file()), None)
+    found = REAL_VGG16 if REAL_VGG16.is_file() else None
     if found is None:
         pytest.skip(f"ImageNet VGG16 is not cached; install it offline with {INSTALL}")
     (keras_home / found.name).symlink_to(found)

@@ -160,3 +160,12 @@ def test_outline_masks_match_by_file_name_and_check_the_size():
     assert masks[0].sum() == 4 and masks[1] is None
     with pytest.raises(ExplainError, match=r"loads as 6x4.*Received: name='/d/a.png'"):
         outline_masks([np.zeros((6, 4))], ["/d/a.png"], ann)  # e.g. a rotated copy
+
+
+def test_the_default_tolerance_scales_with_the_model_input():
+    """15 px at 224 px; a 32 px model gets 15 * 32 / 224 = 2.14 px, not half its input."""
+    images, masks = _tall_case(2)
+    c = compare_localisation(region_model(32, BOX), images, masks, methods=["saliency"],
+                             target=1, n_boot=50, faithfulness_steps=0)  # fmt: skip
+    assert c.settings["tolerance"] == pytest.approx(2.14)
+    assert c.scores["saliency"].tolerance == pytest.approx(2.14)

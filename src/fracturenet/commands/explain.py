@@ -48,7 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
         "but the full scorecam) or 'all'",
     )
     p.add_argument(
-        "--tolerance", type=float, default=15.0, help="pointing-game tolerance, model-input px"
+        "--tolerance", type=float, default=None,
+        help="pointing-game tolerance, model-input px (default: 15 at 224 px, in proportion "
+        "for other input sizes)",
     )
     p.add_argument(
         "--top-k", type=float, default=0.05, help="fraction of hottest pixels for IoU/Dice"

@@ -170,7 +170,7 @@ def compare_localisation(
     target: Any = "predicted",
     class_names: Sequence[str] | None = None,
     resize_mode: str | None = None,
-    tolerance: float = 15.0,
+    tolerance: float | None = None,
     top_k: float = 0.05,
     faithfulness_steps: int = 16,
     n_boot: int = 2000,
@@ -192,7 +192,10 @@ def compare_localisation(
         class_names: As for ``explain``. Defaults to `None`.
         resize_mode: How images (and masks) are fitted to the model input. Defaults to
             `None`: the model's own (its input description), else ``"letterbox"``.
-        tolerance: Pointing-game tolerance in pixels of the model input. Defaults to `15.0`.
+        tolerance: Pointing-game tolerance in pixels of the model input. Defaults to
+            `None`: 15 px at 224 px, in proportion for other input sizes (6.7 % of the
+            longer side), so a small model's hottest pixel does not hit from across half
+            the image.
         top_k: Fraction of input pixels kept for IoU/Dice. Defaults to `0.05`.
         faithfulness_steps: Deletion/insertion steps; `0` skips them. Defaults to `16`.
         n_boot: Bootstrap resamples. Defaults to `2000`.
@@ -248,6 +251,8 @@ def compare_localisation(
     fitted, _ = fit_images(model, images, resize_mode=mode)
     size = fitted.shape[1:3]
     fitted_masks = np.stack([fit_mask(m, size, mode) for m in masks])
+    if tolerance is None:
+        tolerance = round(15.0 * max(size) / 224, 2)
     keep = np.array([m.any() for m in fitted_masks])
     if not keep.any():
         raise ExplainError(
